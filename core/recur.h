@@ -1,0 +1,13 @@
+/* core/recur.h — the public C API of recur's core (what `cmake --install` ships).
+   Include this one header: tensors, ops, RNG, runtime, GEMM. No Lua anywhere. */
+#ifndef RECUR_H
+#define RECUR_H
+
+#include "error.h"
+#include "tensor.h"
+#include "ops.h"
+#include "random.h"
+#include "runtime.h"
+#include "gemm.h"
+
+#endif
