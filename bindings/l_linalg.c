@@ -1,6 +1,71 @@
-/* bindings/l_linalg.c — STUB: to be written. */
+/* bindings/l_linalg.c — Lua functions of recur's linear algebra: matmul, addmm, bmm, dot.
+   Each checks its arguments, calls core/, and turns a core error into a Lua error. */
+#include <string.h>
 #include "lrecur.h"
 
-static const luaL_Reg linalg_funcs[] = {{NULL, NULL}};
+static int l_matmul(lua_State *L) {
+  rc_tensor *a = rcl_check_tensor(L, 1);
+  rc_tensor *b = rcl_check_tensor(L, 2);
+  rc_tensor *out = NULL;
+  RCL_CHECK(L, rc_matmul(&out, a, b));
+  rcl_push_tensor(L, out);
+  return 1;
+}
 
-void rcl_open_linalg(lua_State *L) { rcl_add_functions(L, linalg_funcs); }
+static int l_bmm(lua_State *L) {
+  rc_tensor *a = rcl_check_tensor(L, 1);
+  rc_tensor *b = rcl_check_tensor(L, 2);
+  rc_tensor *out = NULL;
+  RCL_CHECK(L, rc_bmm(&out, a, b));
+  rcl_push_tensor(L, out);
+  return 1;
+}
+
+static int l_dot(lua_State *L) {
+  rc_tensor *a = rcl_check_tensor(L, 1);
+  rc_tensor *b = rcl_check_tensor(L, 2);
+  rc_tensor *out = NULL;
+  RCL_CHECK(L, rc_dot(&out, a, b));
+  rcl_push_tensor(L, out);
+  return 1;
+}
+
+/* addmm(c, a, b[, opts]) with opts {beta = 1, alpha = 1}, as torch.addmm. */
+static int l_addmm(lua_State *L) {
+  rc_tensor *c = rcl_check_tensor(L, 1);
+  rc_tensor *a = rcl_check_tensor(L, 2);
+  rc_tensor *b = rcl_check_tensor(L, 3);
+  double beta = 1, alpha = 1;
+  if (!lua_isnoneornil(L, 4)) {
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_pushnil(L);
+    while (lua_next(L, 4)) {
+      const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+      if (strcmp(key, "beta") == 0)
+        beta = luaL_checknumber(L, -1);
+      else if (strcmp(key, "alpha") == 0)
+        alpha = luaL_checknumber(L, -1);
+      else
+        return luaL_error(L, "recur.addmm: unknown option '%s' (expected beta, alpha)", key);
+      lua_pop(L, 1);
+    }
+  }
+  rc_tensor *out = NULL;
+  RCL_CHECK(L, rc_addmm(&out, c, a, b, beta, alpha));
+  rcl_push_tensor(L, out);
+  return 1;
+}
+
+static const luaL_Reg linalg_funcs[] = {
+  {"matmul", l_matmul},
+  {"mm",     l_matmul},
+  {"addmm",  l_addmm},
+  {"bmm",    l_bmm},
+  {"dot",    l_dot},
+  {NULL, NULL}
+};
+
+void rcl_open_linalg(lua_State *L) {
+  rcl_add_functions(L, linalg_funcs);
+  rcl_add_methods(L, linalg_funcs);
+}

@@ -24,6 +24,14 @@ rc_status rc_gemm_threads(int threads, int64_t m, int64_t n, int64_t k, float al
     return rc_fail(RC_ERR_ARG, "gemm: negative size (m=%lld, n=%lld, k=%lld)", (long long)m,
                    (long long)n, (long long)k);
   if (m == 0 || n == 0) return RC_OK;
+  if (k == 0) { /* an empty sum: C = beta * C, and beta = 0 clears even NaN */
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        float *cij = c + i * c_rs + j * c_cs;
+        *cij = beta == 0.0f ? 0.0f : beta * *cij;
+      }
+    return RC_OK;
+  }
   rc_status st = rc_init();
   if (st) return st;
   tidy_strides(m, k, &a_rs, &a_cs);

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# scripts/setup.sh — install what recur needs from Debian (only what is missing), then build.
+# Usage: scripts/setup.sh [build-dir]   (root, or a user with sudo)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${1:-build}
+PACKAGES="cmake gcc make pkg-config lua5.4 liblua5.4-dev libblis-openmp-dev libblis4-openmp
+          libedit-dev lua-busted tmux"
+
+missing=()
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
