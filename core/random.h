@@ -16,6 +16,8 @@ rc_rng_state rc_rng_get_state(void);
 void rc_rng_set_state(rc_rng_state state);
 /* Reserve `blocks` Philox blocks (4 uint32 each) for one draw; returns the first counter. */
 uint64_t rc_rng_reserve(uint64_t blocks);
+/* The full-width block function: 4-word counter, 2-word key (the known-answer tests use it). */
+void rc_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
 /* The 4 uint32 of block `counter` under `seed`. */
 void rc_philox(uint64_t seed, uint64_t counter, uint32_t out[4]);
 
