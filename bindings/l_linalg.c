@@ -1,6 +1,5 @@
 /* bindings/l_linalg.c — Lua functions of recur's linear algebra: matmul, addmm, bmm, dot.
    Each checks its arguments, calls core/, and turns a core error into a Lua error. */
-#include <string.h>
 #include "lrecur.h"
 
 static int l_matmul(lua_State *L) {
@@ -37,18 +36,14 @@ static int l_addmm(lua_State *L) {
   rc_tensor *b = rcl_check_tensor(L, 3);
   double beta = 1, alpha = 1;
   if (!lua_isnoneornil(L, 4)) {
+    static const char *const names[] = {"alpha", "beta", NULL};
     luaL_checktype(L, 4, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, 4)) {
-      const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
-      if (strcmp(key, "beta") == 0)
-        beta = luaL_checknumber(L, -1);
-      else if (strcmp(key, "alpha") == 0)
-        alpha = luaL_checknumber(L, -1);
-      else
-        return luaL_error(L, "recur.addmm: unknown option '%s' (expected beta, alpha)", key);
-      lua_pop(L, 1);
-    }
+    rcl_check_options(L, 4, "addmm", names);
+    lua_getfield(L, 4, "beta");
+    beta = luaL_optnumber(L, -1, 1);
+    lua_getfield(L, 4, "alpha");
+    alpha = luaL_optnumber(L, -1, 1);
+    lua_pop(L, 2);
   }
   rc_tensor *out = NULL;
   RCL_CHECK(L, rc_addmm(&out, c, a, b, beta, alpha));

@@ -1,5 +1,6 @@
 /* bindings/l_module.c — luaopen_recur: builds the `recur` table and the tensor metatable,
    then lets each binding area add its functions and methods. */
+#include <stdlib.h>
 #include <string.h>
 #include "lrecur.h"
 
@@ -8,6 +9,50 @@ static const char *methods_key = "recur.methods";
 
 int rcl_core_error(lua_State *L) {
   return luaL_error(L, "recur.%s", rc_last_error());
+}
+
+static int compare_names(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void rcl_check_options(lua_State *L, int arg, const char *fn, const char *const *allowed) {
+  enum { max_reported = 16 };
+  const char *unknown[max_reported];
+  int n = 0, top = lua_gettop(L);
+  arg = lua_absindex(L, arg);
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    lua_pop(L, 1);
+    bool known = false;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int i = 0; allowed[i] && !known; i++) known = !strcmp(lua_tostring(L, -1), allowed[i]);
+    if (!known && n < max_reported) {
+      lua_pushvalue(L, -1);
+      unknown[n++] = luaL_tolstring(L, -1, NULL); /* stays on the stack, so stays valid */
+      lua_remove(L, -2);
+      lua_insert(L, -2); /* keep the iteration key on top */
+    }
+  }
+  if (n == 0) return;
+  qsort(unknown, (size_t)n, sizeof unknown[0], compare_names);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 0; i < n; i++) {
+    luaL_addstring(&b, i ? ", '" : "'");
+    luaL_addstring(&b, unknown[i]);
+    luaL_addchar(&b, '\'');
+  }
+  luaL_addstring(&b, " (expected ");
+  int count = 0;
+  while (allowed[count]) count++;
+  for (int i = 0; i < count; i++) {
+    luaL_addstring(&b, i == 0 ? "" : i == count - 1 ? " or " : ", ");
+    luaL_addstring(&b, allowed[i]);
+  }
+  luaL_addchar(&b, ')');
+  luaL_pushresult(&b);
+  (void)top;
+  luaL_error(L, "recur.%s: unknown option%s %s", fn, n > 1 ? "s" : "", lua_tostring(L, -1));
 }
 
 static void add_to(lua_State *L, const char *key, const luaL_Reg *funcs) {
@@ -21,6 +66,10 @@ void rcl_add_methods(lua_State *L, const luaL_Reg *funcs) { add_to(L, methods_ke
 
 int luaopen_recur(lua_State *L) {
   if (rc_init() != RC_OK) rcl_core_error(L);
+  /* Tensor memory lives outside Lua's heap; rcl_push_tensor reports it as GC debt. Lua 5.4's
+     generational mode (lua5.4's default) ignores that debt for young objects, and a loop
+     making 4 MB tensors grew to GBs; incremental mode keeps it flat. */
+  lua_gc(L, LUA_GCINC, 0, 0, 0);
   lua_newtable(L); /* the module */
   lua_pushvalue(L, -1);
   lua_setfield(L, LUA_REGISTRYINDEX, module_key);

@@ -168,11 +168,11 @@ static int t_is_contiguous(lua_State *L) {
 }
 
 static void push_element(lua_State *L, const rc_tensor *t, int64_t flat) {
-  double v = rc_get_flat(t, flat);
-  if (t->dtype == RC_INT64)
-    lua_pushinteger(L, (lua_Integer)v);
+  int64_t off = rc_flat_offset(t, flat);
+  if (t->dtype == RC_INT64) /* read directly: a double would round past 2^53 */
+    lua_pushinteger(L, ((const int64_t *)t->storage->data)[off]);
   else
-    lua_pushnumber(L, v);
+    lua_pushnumber(L, ((const float *)t->storage->data)[off]);
 }
 
 static int t_item(lua_State *L) {
@@ -275,7 +275,13 @@ static int t_tostring(lua_State *L) {
   return 1;
 }
 
+/* The operator metamethods: one side may be a number; anything else is named in the error. */
 static int arith(lua_State *L, rc_binop op) {
+  static const char *const symbols[] = {"+", "-", "*", "/", "^"};
+  for (int i = 1; i <= 2; i++)
+    if (lua_type(L, i) != LUA_TNUMBER && !rcl_to_tensor(L, i))
+      return luaL_error(L, "recur: cannot apply '%s' to a tensor and a %s (expected a tensor or "
+                        "a number)", op <= RC_POW ? symbols[op] : "?", luaL_typename(L, i));
   rc_tensor *out = NULL;
   rc_status st;
   if (lua_type(L, 1) == LUA_TNUMBER)

@@ -38,6 +38,11 @@ rc_dtype rcl_opt_dtype(lua_State *L, int arg, const char *fn);
 /* opts.dtype if arg is a table with that field, else float32. */
 rc_dtype rcl_opt_dtype_field(lua_State *L, int arg, const char *fn);
 
+/* Error unless every key of the options table at arg is in `allowed` (NULL-terminated);
+   names all unknown keys, sorted: "recur.<fn>: unknown options 'a', 'b' (expected x, y or z)".
+   The one options checker of the bindings: a typo never half-applies. */
+void rcl_check_options(lua_State *L, int arg, const char *fn, const char *const *allowed);
+
 /* Add funcs to the `recur` module table, or to the tensor methods table (both live in the
    registry while the module opens). */
 void rcl_add_functions(lua_State *L, const luaL_Reg *funcs);

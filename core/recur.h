@@ -4,6 +4,7 @@
 #define RECUR_H
 
 #include "error.h"
+#include "alloc.h"
 #include "tensor.h"
 #include "ops.h"
 #include "random.h"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "alloc.h"
 #include "tensor.h"
 
 static const int64_t max_storage_bytes = INT64_C(1) << 46;  /* 64 TiB: past this, a size is a bug */
@@ -14,8 +15,7 @@ const char *rc_dtype_name(rc_dtype dtype) { return dtype == RC_INT64 ? "int64" :
 static rc_status storage_new(rc_storage **out, size_t nbytes) {
   rc_storage *s = malloc(sizeof *s);
   if (!s) return rc_fail(RC_ERR_NOMEM, "out of memory allocating a storage header");
-  size_t rounded = (nbytes + 63) / 64 * 64;
-  s->data = aligned_alloc(64, rounded ? rounded : 64);
+  s->data = rc_block_alloc(nbytes);
   if (!s->data) {
     free(s);
     return rc_fail(RC_ERR_NOMEM, "out of memory allocating %zu bytes of tensor storage", nbytes);
@@ -28,7 +28,7 @@ static rc_status storage_new(rc_storage **out, size_t nbytes) {
 
 static void storage_release(rc_storage *s) {
   if (s && --s->refcount == 0) {
-    free(s->data);
+    rc_block_free(s->data, s->nbytes);
     free(s);
   }
 }
@@ -135,7 +135,7 @@ rc_status rc_norm_dim(const char *fn, int *dim, int ndim) {
   return RC_OK;
 }
 
-static int64_t flat_to_offset(const rc_tensor *t, int64_t flat) {
+int64_t rc_flat_offset(const rc_tensor *t, int64_t flat) {
   int64_t off = t->offset;
   for (int d = t->ndim - 1; d >= 0; d--) {
     off += (flat % t->shape[d]) * t->stride[d];
@@ -145,13 +145,13 @@ static int64_t flat_to_offset(const rc_tensor *t, int64_t flat) {
 }
 
 double rc_get_flat(const rc_tensor *t, int64_t flat) {
-  int64_t off = flat_to_offset(t, flat);
+  int64_t off = rc_flat_offset(t, flat);
   if (t->dtype == RC_INT64) return (double)((int64_t *)t->storage->data)[off];
   return ((float *)t->storage->data)[off];
 }
 
 void rc_set_flat(rc_tensor *t, int64_t flat, double value) {
-  int64_t off = flat_to_offset(t, flat);
+  int64_t off = rc_flat_offset(t, flat);
   if (t->dtype == RC_INT64)
     ((int64_t *)t->storage->data)[off] = (int64_t)value;
   else

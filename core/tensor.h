@@ -62,6 +62,8 @@ static inline int64_t *rc_i64(const rc_tensor *t) {
   return (int64_t *)t->storage->data + t->offset;
 }
 
+/* Element offset (from the storage start) of a flat row-major index. */
+int64_t rc_flat_offset(const rc_tensor *t, int64_t flat_index);
 /* Read and write one element by flat row-major index, any dtype, as double. */
 double rc_get_flat(const rc_tensor *t, int64_t flat_index);
 void rc_set_flat(rc_tensor *t, int64_t flat_index, double value);
