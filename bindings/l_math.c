@@ -18,12 +18,12 @@ static int binary(lua_State *L, rc_binop op, bool takes_alpha) {
     if (y_num)
       yv *= alpha;
     else
-      RCL_CHECK(L, rc_binary_scalar(&scaled, RC_MUL, y, alpha));
+      RCL_CHECK(L, rcg_binary_scalar(&scaled, RC_MUL, y, alpha));
   }
   if (scaled) y = scaled;
-  rc_status st = x_num ? rc_scalar_binary(&out, op, xv, y)
-               : y_num ? rc_binary_scalar(&out, op, x, yv)
-                       : rc_binary(&out, op, x, y);
+  rc_status st = x_num ? rcg_scalar_binary(&out, op, xv, y)
+               : y_num ? rcg_binary_scalar(&out, op, x, yv)
+                       : rcg_binary(&out, op, x, y);
   rc_release(scaled);
   if (st) rcl_core_error(L);
   rcl_push_tensor(L, out);
@@ -42,10 +42,10 @@ static int binary_(lua_State *L, rc_binop op, bool takes_alpha) {
     if (y_num)
       yv *= alpha;
     else
-      RCL_CHECK(L, rc_binary_scalar(&scaled, RC_MUL, y, alpha));
+      RCL_CHECK(L, rcg_binary_scalar(&scaled, RC_MUL, y, alpha));
   }
   if (scaled) y = scaled;
-  rc_status st = y_num ? rc_binary_scalar_(x, op, yv) : rc_binary_(x, op, y);
+  rc_status st = y_num ? rcg_binary_scalar_(x, op, yv) : rcg_binary_(x, op, y);
   rc_release(scaled);
   if (st) rcl_core_error(L);
   lua_pushvalue(L, 1);
@@ -82,13 +82,13 @@ static int math_ge_(lua_State *L) { return binary_(L, RC_GE, false); }
 
 static int unary(lua_State *L, rc_unop op) {
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_unary(&out, op, rcl_check_tensor(L, 1)));
+  RCL_CHECK(L, rcg_unary(&out, op, rcl_check_tensor(L, 1)));
   rcl_push_tensor(L, out);
   return 1;
 }
 
 static int unary_(lua_State *L, rc_unop op) {
-  RCL_CHECK(L, rc_unary_(rcl_check_tensor(L, 1), op));
+  RCL_CHECK(L, rcg_unary_(rcl_check_tensor(L, 1), op));
   lua_pushvalue(L, 1);
   return 1;
 }
@@ -139,7 +139,7 @@ static double opt_bound(lua_State *L, int arg) {
 static int math_clamp(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   double lo = opt_bound(L, 2), hi = opt_bound(L, 3);
-  RCL_CHECK(L, rc_clamp(&out, t, lo, hi));
+  RCL_CHECK(L, rcg_clamp(&out, t, lo, hi));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -147,7 +147,7 @@ static int math_clamp(lua_State *L) {
 static int math_clamp_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
   double lo = opt_bound(L, 2), hi = opt_bound(L, 3);
-  RCL_CHECK(L, rc_clamp_(t, lo, hi));
+  RCL_CHECK(L, rcg_clamp_(t, lo, hi));
   lua_pushvalue(L, 1);
   return 1;
 }
@@ -176,7 +176,7 @@ static int where(lua_State *L, int cond_arg, int a_arg, int b_arg) {
   rc_tensor *cond = rcl_check_tensor(L, cond_arg), *out = NULL;
   rc_tensor *a = check_value(L, a_arg);
   rc_tensor *b = check_value(L, b_arg);
-  RCL_CHECK(L, rc_where(&out, cond, a, b));
+  RCL_CHECK(L, rcg_where(&out, cond, a, b));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -204,7 +204,7 @@ static double check_fill_value(lua_State *L, int arg) {
 static int math_masked_fill(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *mask = rcl_check_tensor(L, 2), *out = NULL;
   double value = check_fill_value(L, 3);
-  RCL_CHECK(L, rc_masked_fill(&out, t, mask, value));
+  RCL_CHECK(L, rcg_masked_fill(&out, t, mask, value));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -212,7 +212,7 @@ static int math_masked_fill(lua_State *L) {
 static int math_masked_fill_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *mask = rcl_check_tensor(L, 2);
   double value = check_fill_value(L, 3);
-  RCL_CHECK(L, rc_masked_fill_(t, mask, value));
+  RCL_CHECK(L, rcg_masked_fill_(t, mask, value));
   lua_pushvalue(L, 1);
   return 1;
 }

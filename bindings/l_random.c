@@ -158,7 +158,7 @@ static int l_multinomial(lua_State *L) {
 static int l_uniform_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
   double from = luaL_optnumber(L, 2, 0), to = luaL_optnumber(L, 3, 1);
-  RCL_CHECK(L, rc_uniform_(t, from, to));
+  RCL_CHECK(L, rcg_uniform_(t, from, to));
   lua_settop(L, 1);
   return 1;
 }
@@ -166,7 +166,7 @@ static int l_uniform_(lua_State *L) {
 static int l_normal_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
   double mean = luaL_optnumber(L, 2, 0), std = luaL_optnumber(L, 3, 1);
-  RCL_CHECK(L, rc_normal_(t, mean, std));
+  RCL_CHECK(L, rcg_normal_(t, mean, std));
   lua_settop(L, 1);
   return 1;
 }
@@ -174,7 +174,7 @@ static int l_normal_(lua_State *L) {
 static int l_bernoulli_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
   double p = luaL_optnumber(L, 2, 0.5);
-  RCL_CHECK(L, rc_bernoulli_(t, p));
+  RCL_CHECK(L, rcg_bernoulli_(t, p));
   lua_settop(L, 1);
   return 1;
 }

@@ -230,7 +230,7 @@ static rc_tensor *select_index(lua_State *L, rc_tensor *t, int key_arg) {
     luaL_error(L, "recur.index: index %d out of range for dim 1 of size %d (expected 1..%d or "
                   "-%d..-1)", (int)i, (int)n, (int)n, (int)n);
   rc_tensor *view = NULL;
-  RCL_CHECK(L, rc_select(&view, t, 0, i > 0 ? i - 1 : n + i));
+  RCL_CHECK(L, rcg_select(&view, t, 0, i > 0 ? i - 1 : n + i));
   return view;
 }
 
@@ -241,6 +241,9 @@ static int t_index(lua_State *L) {
     rcl_push_tensor(L, select_index(L, t, 2));
     return 1;
   }
+  if (lua_type(L, 2) == LUA_TSTRING && rcl_tensor_property(L, rcl_check_tensor(L, 1),
+                                                           lua_tostring(L, 2)))
+    return 1;
   lua_getfield(L, LUA_REGISTRYINDEX, "recur.methods");
   lua_pushvalue(L, 2);
   lua_rawget(L, -2);
@@ -249,13 +252,14 @@ static int t_index(lua_State *L) {
 
 static int t_newindex(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
+  if (lua_type(L, 2) == LUA_TSTRING) return rcl_set_tensor_property(L, t, lua_tostring(L, 2), 3);
   if (lua_type(L, 2) != LUA_TNUMBER || !lua_isinteger(L, 2))
     return luaL_error(L, "recur.index: t[i] = x needs an integer i, got %s",
                       luaL_typename(L, 2));
   rc_tensor *view = select_index(L, t, 2);
   rc_status st;
   if (lua_type(L, 3) == LUA_TNUMBER) {
-    st = rc_fill_(view, lua_tonumber(L, 3));
+    st = rcg_fill_(view, lua_tonumber(L, 3));
   } else {
     rc_tensor *src = rcl_to_tensor(L, 3);
     if (!src) {
@@ -263,7 +267,7 @@ static int t_newindex(lua_State *L) {
       return luaL_error(L, "recur.index: t[i] = x needs a number or a tensor, got %s",
                         luaL_typename(L, 3));
     }
-    st = rc_copy_(view, src);
+    st = rcg_copy_(view, src);
   }
   rc_release(view);
   if (st) rcl_core_error(L);
@@ -285,11 +289,11 @@ static int arith(lua_State *L, rc_binop op) {
   rc_tensor *out = NULL;
   rc_status st;
   if (lua_type(L, 1) == LUA_TNUMBER)
-    st = rc_scalar_binary(&out, op, lua_tonumber(L, 1), rcl_check_tensor(L, 2));
+    st = rcg_scalar_binary(&out, op, lua_tonumber(L, 1), rcl_check_tensor(L, 2));
   else if (lua_type(L, 2) == LUA_TNUMBER)
-    st = rc_binary_scalar(&out, op, rcl_check_tensor(L, 1), lua_tonumber(L, 2));
+    st = rcg_binary_scalar(&out, op, rcl_check_tensor(L, 1), lua_tonumber(L, 2));
   else
-    st = rc_binary(&out, op, rcl_check_tensor(L, 1), rcl_check_tensor(L, 2));
+    st = rcg_binary(&out, op, rcl_check_tensor(L, 1), rcl_check_tensor(L, 2));
   if (st) rcl_core_error(L);
   rcl_push_tensor(L, out);
   return 1;
@@ -303,7 +307,7 @@ static int t_pow(lua_State *L) { return arith(L, RC_POW); }
 
 static int t_unm(lua_State *L) {
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_unary(&out, RC_NEG, rcl_check_tensor(L, 1)));
+  RCL_CHECK(L, rcg_unary(&out, RC_NEG, rcl_check_tensor(L, 1)));
   rcl_push_tensor(L, out);
   return 1;
 }

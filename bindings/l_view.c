@@ -182,7 +182,7 @@ static int l_clone(lua_State *L) {
 /* t:copy_(src): src's values (broadcast, converted) into t; returns t. */
 static int l_copy_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *src = rcl_check_tensor(L, 2);
-  RCL_CHECK(L, rc_copy_(t, src));
+  RCL_CHECK(L, rcg_copy_(t, src));
   lua_settop(L, 1);
   return 1;
 }
@@ -190,7 +190,7 @@ static int l_copy_(lua_State *L) {
 static int l_fill_(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1);
   lua_Number v = luaL_checknumber(L, 2);
-  RCL_CHECK(L, rc_fill_(t, v));
+  RCL_CHECK(L, rcg_fill_(t, v));
   lua_settop(L, 1);
   return 1;
 }

@@ -59,6 +59,12 @@ void rcl_open_linalg(lua_State *L);
 void rcl_open_index(lua_State *L);
 void rcl_open_random(lua_State *L);
 void rcl_open_runtime(lua_State *L);
+void rcl_open_autograd(lua_State *L);
+
+/* t.grad, t.requires_grad, t.is_leaf, t.grad_fn: pushes the value and returns 1, or 0 when
+   key is not a property. The setter handles t.requires_grad = b and t.grad = g | nil. */
+int rcl_tensor_property(lua_State *L, rc_tensor *t, const char *key);
+int rcl_set_tensor_property(lua_State *L, rc_tensor *t, const char *key, int value);
 
 /* The printer (bindings/l_print.c): pushes tostring(t). */
 void rcl_push_tensor_string(lua_State *L, const rc_tensor *t);

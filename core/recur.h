@@ -10,5 +10,7 @@
 #include "random.h"
 #include "runtime.h"
 #include "gemm.h"
+#include "autograd.h"
+#include "grad.h"
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "alloc.h"
 #include "tensor.h"
+#include "autograd.h"
 
 static const int64_t max_storage_bytes = INT64_C(1) << 46;  /* 64 TiB: past this, a size is a bug */
 
@@ -22,6 +23,7 @@ static rc_status storage_new(rc_storage **out, size_t nbytes) {
   }
   s->nbytes = nbytes;
   s->refcount = 1;
+  s->version = 0;
   *out = s;
   return RC_OK;
 }
@@ -93,6 +95,8 @@ rc_tensor *rc_retain(rc_tensor *t) {
 void rc_release(rc_tensor *t) {
   if (t && --t->refcount == 0) {
     storage_release(t->storage);
+    rc_release(t->grad);
+    rc_node_release(t->grad_fn);
     free(t);
   }
 }

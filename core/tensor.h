@@ -16,7 +16,10 @@ typedef struct rc_storage {
   void *data;       /* 64-byte aligned, owned */
   size_t nbytes;
   int refcount;     /* one per tensor viewing it */
+  uint64_t version; /* bumped by every in-place write, so autograd sees saved values change */
 } rc_storage;
+
+struct rc_node;
 
 typedef struct rc_tensor {
   rc_dtype dtype;
@@ -26,6 +29,11 @@ typedef struct rc_tensor {
   int64_t offset;                  /* in elements, into storage */
   rc_storage *storage;
   int refcount;                    /* owners of this tensor struct */
+  /* autograd (core/autograd.h) */
+  bool requires_grad;              /* a leaf the user marked, or a result that depends on one */
+  struct rc_tensor *grad;          /* accumulated gradient, or NULL */
+  struct rc_node *grad_fn;         /* the node that made this tensor; NULL for a leaf */
+  int output_nr;                   /* which output of grad_fn this tensor is */
 } rc_tensor;
 
 /* --- lifetime ------------------------------------------------------------ */
