@@ -64,6 +64,25 @@ static void add_to(lua_State *L, const char *key, const luaL_Reg *funcs) {
 void rcl_add_functions(lua_State *L, const luaL_Reg *funcs) { add_to(L, module_key, funcs); }
 void rcl_add_methods(lua_State *L, const luaL_Reg *funcs) { add_to(L, methods_key, funcs); }
 
+/* The Lua half of recur, loaded on first use: `recur.nn` is `require "recur.nn"`. */
+static const char *const lua_parts[] = {"nn", "optim", "data", "datasets", "plot", "progress",
+                                        "gradcheck", "clip", NULL};
+
+static int module_index(lua_State *L) {
+  const char *key = lua_tostring(L, 2);
+  for (int i = 0; key && lua_parts[i]; i++)
+    if (!strcmp(key, lua_parts[i])) {
+      lua_getglobal(L, "require");
+      lua_pushfstring(L, "recur.%s", key);
+      lua_call(L, 1, 1);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, -2);
+      lua_rawset(L, 1); /* cached: the next access is a plain field */
+      return 1;
+    }
+  return 0;
+}
+
 int luaopen_recur(lua_State *L) {
   if (rc_init() != RC_OK) rcl_core_error(L);
   /* Tensor memory lives outside Lua's heap; rcl_push_tensor reports it as GC debt. Lua 5.4's
@@ -92,5 +111,9 @@ int luaopen_recur(lua_State *L) {
   lua_setfield(L, -2, "Tensor"); /* recur.Tensor: the methods, so Lua code can add more */
   lua_pushliteral(L, RC_VERSION);
   lua_setfield(L, -2, "version");
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, module_index);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
   return 1;
 }
