@@ -32,7 +32,7 @@ static int l_index_select(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int d = rcl_check_dim(L, 2, t->ndim, 0, "index_select");
   rc_tensor *index = zero_based_index(L, 3, t->shape[d], d, "index_select");
-  rc_status st = rc_index_select(&out, t, d, index);
+  rc_status st = rcg_index_select(&out, t, d, index);
   rc_release(index);
   if (st) rcl_core_error(L);
   rcl_push_tensor(L, out);
@@ -44,21 +44,23 @@ static int l_gather(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int d = rcl_check_dim(L, 2, t->ndim, 0, "gather");
   rc_tensor *index = zero_based_index(L, 3, t->shape[d], d, "gather");
-  rc_status st = rc_gather(&out, t, d, index);
+  rc_status st = rcg_gather(&out, t, d, index);
   rc_release(index);
   if (st) rcl_core_error(L);
   rcl_push_tensor(L, out);
   return 1;
 }
 
-/* t:scatter_add(dim, index, src): a copy of t with t[index[i][j]][j] += src[i][j] (dim 1). */
+/* t:scatter_add(dim, index, src): a copy of t with t[index[i][j]][j] += src[i][j] (dim 1).
+   The _ form writes into t: refused, as every in-place write, on a tensor in a graph. */
 static int scatter_add(lua_State *L, bool in_place, const char *fn) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int d = rcl_check_dim(L, 2, t->ndim, 0, fn);
   rcl_check_tensor(L, 3);
   rc_tensor *src = rcl_check_tensor(L, 4);
   rc_tensor *index = zero_based_index(L, 3, t->shape[d], d, fn);
-  rc_status st = in_place ? rc_scatter_add_(t, d, index, src) : rc_scatter_add(&out, t, d, index, src);
+  rc_status st = in_place ? rcg_scatter_add_(t, d, index, src)
+                          : rcg_scatter_add(&out, t, d, index, src);
   rc_release(index);
   if (st) rcl_core_error(L);
   if (in_place) {
@@ -110,7 +112,7 @@ static int l_cat(lua_State *L) {
     }
   int d = lua_isnoneornil(L, 2) ? 0 : rcl_check_dim(L, 2, ref->ndim, 0, "cat");
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_cat(&out, n, ts, d));
+  RCL_CHECK(L, rcg_cat(&out, n, ts, d));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -121,7 +123,7 @@ static int l_stack(lua_State *L) {
   const rc_tensor **ts = check_tensor_list(L, &n, "stack");
   int d = lua_isnoneornil(L, 2) ? 0 : rcl_check_dim(L, 2, ts[0]->ndim, 1, "stack");
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_stack(&out, n, ts, d));
+  RCL_CHECK(L, rcg_stack(&out, n, ts, d));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -166,10 +168,10 @@ static int l_split(lua_State *L) {
       sizes[i - 1] = lua_tointeger(L, -1);
       lua_pop(L, 1);
     }
-    RCL_CHECK(L, rc_split_sizes(&pieces, &count, t, (int)n, sizes, d));
+    RCL_CHECK(L, rcg_split_sizes(&pieces, &count, t, (int)n, sizes, d));
   } else {
     lua_Integer size = luaL_checkinteger(L, 2);
-    RCL_CHECK(L, rc_split(&pieces, &count, t, size, d));
+    RCL_CHECK(L, rcg_split(&pieces, &count, t, size, d));
   }
   return push_pieces(L, pieces, count);
 }
@@ -183,7 +185,7 @@ static int l_chunk(lua_State *L) {
     return luaL_error(L, "recur.chunk: chunks must be >= 1, got %I", chunks);
   rc_tensor **pieces = NULL;
   int count = 0;
-  RCL_CHECK(L, rc_chunk(&pieces, &count, t, (int)chunks, d));
+  RCL_CHECK(L, rcg_chunk(&pieces, &count, t, (int)chunks, d));
   return push_pieces(L, pieces, count);
 }
 

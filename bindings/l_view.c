@@ -21,7 +21,7 @@ static int l_view(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int64_t shape[RC_MAX_DIMS];
   int n = check_sizes(L, 2, shape, "view");
-  RCL_CHECK(L, rc_view(&out, t, n, shape));
+  RCL_CHECK(L, rcg_view(&out, t, n, shape));
   return push_new(L, out);
 }
 
@@ -29,13 +29,13 @@ static int l_reshape(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int64_t shape[RC_MAX_DIMS];
   int n = check_sizes(L, 2, shape, "reshape");
-  RCL_CHECK(L, rc_reshape(&out, t, n, shape));
+  RCL_CHECK(L, rcg_reshape(&out, t, n, shape));
   return push_new(L, out);
 }
 
 static int l_view_as(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *other = rcl_check_tensor(L, 2), *out = NULL;
-  RCL_CHECK(L, rc_view(&out, t, other->ndim, other->shape));
+  RCL_CHECK(L, rcg_view(&out, t, other->ndim, other->shape));
   return push_new(L, out);
 }
 
@@ -43,7 +43,7 @@ static int l_transpose(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int d0 = rcl_check_dim(L, 2, t->ndim, 0, "transpose");
   int d1 = rcl_check_dim(L, 3, t->ndim, 0, "transpose");
-  RCL_CHECK(L, rc_transpose(&out, t, d0, d1));
+  RCL_CHECK(L, rcg_transpose(&out, t, d0, d1));
   return push_new(L, out);
 }
 
@@ -55,9 +55,9 @@ static int l_t(lua_State *L) {
                       t->ndim);
   int dims[2] = {1, 0};
   if (t->ndim == 2)
-    RCL_CHECK(L, rc_transpose(&out, t, 0, 1));
+    RCL_CHECK(L, rcg_transpose(&out, t, 0, 1));
   else
-    RCL_CHECK(L, rc_permute(&out, t, t->ndim, dims + 1)); /* identity: {0} or {} */
+    RCL_CHECK(L, rcg_permute(&out, t, t->ndim, dims + 1)); /* identity: {0} or {} */
   return push_new(L, out);
 }
 
@@ -85,7 +85,7 @@ static int l_permute(lua_State *L) {
     seen[dims[i]] = true;
     if (table) lua_pop(L, 1);
   }
-  RCL_CHECK(L, rc_permute(&out, t, n, dims));
+  RCL_CHECK(L, rcg_permute(&out, t, n, dims));
   return push_new(L, out);
 }
 
@@ -103,7 +103,7 @@ static int l_narrow(lua_State *L) {
   if (length < 0 || s0 + length > size)
     return luaL_error(L, "recur.narrow: start %I and length %I run past the end of dim %d "
                          "(size %I)", start, length, d + 1, size);
-  RCL_CHECK(L, rc_narrow(&out, t, d, s0, length));
+  RCL_CHECK(L, rcg_narrow(&out, t, d, s0, length));
   return push_new(L, out);
 }
 
@@ -115,14 +115,14 @@ static int l_select(lua_State *L) {
   if (i == 0 || i > size || i < -size)
     return luaL_error(L, "recur.select: index %I out of range for dim %d of size %I (expected "
                          "1..%I or -%I..-1)", i, d + 1, size, size, size);
-  RCL_CHECK(L, rc_select(&out, t, d, i > 0 ? i - 1 : size + i));
+  RCL_CHECK(L, rcg_select(&out, t, d, i > 0 ? i - 1 : size + i));
   return push_new(L, out);
 }
 
 static int l_unsqueeze(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int d = rcl_check_dim(L, 2, t->ndim, 1, "unsqueeze");
-  RCL_CHECK(L, rc_unsqueeze(&out, t, d));
+  RCL_CHECK(L, rcg_unsqueeze(&out, t, d));
   return push_new(L, out);
 }
 
@@ -132,7 +132,7 @@ static int l_squeeze(lua_State *L) {
   int d = RC_ALL_DIMS;
   if (!lua_isnoneornil(L, 2)) /* a 0-d tensor takes dim 1 / -1, as PyTorch takes 0 / -1 */
     d = rcl_check_dim(L, 2, t->ndim, t->ndim == 0 ? 1 : 0, "squeeze");
-  RCL_CHECK(L, rc_squeeze(&out, t, d));
+  RCL_CHECK(L, rcg_squeeze(&out, t, d));
   return push_new(L, out);
 }
 
@@ -140,13 +140,13 @@ static int l_expand(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int64_t shape[RC_MAX_DIMS];
   int n = check_sizes(L, 2, shape, "expand");
-  RCL_CHECK(L, rc_expand(&out, t, n, shape));
+  RCL_CHECK(L, rcg_expand(&out, t, n, shape));
   return push_new(L, out);
 }
 
 static int l_expand_as(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *other = rcl_check_tensor(L, 2), *out = NULL;
-  RCL_CHECK(L, rc_expand(&out, t, other->ndim, other->shape));
+  RCL_CHECK(L, rcg_expand(&out, t, other->ndim, other->shape));
   return push_new(L, out);
 }
 
@@ -158,13 +158,13 @@ static int l_flatten(lua_State *L) {
   int e = lua_isnoneornil(L, 3) ? -1 : rcl_check_dim(L, 3, t->ndim, extra, "flatten");
   if (e >= 0 && s > e)
     return luaL_error(L, "recur.flatten: start dim %d comes after end dim %d", s + 1, e + 1);
-  RCL_CHECK(L, rc_flatten(&out, t, s, e));
+  RCL_CHECK(L, rcg_flatten(&out, t, s, e));
   return push_new(L, out);
 }
 
 static int l_contiguous(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
-  RCL_CHECK(L, rc_contiguous(&out, t));
+  RCL_CHECK(L, rcg_contiguous(&out, t));
   if (out == t) { /* already contiguous: the same tensor, as PyTorch */
     rc_release(out);
     lua_settop(L, 1);
@@ -175,7 +175,7 @@ static int l_contiguous(lua_State *L) {
 
 static int l_clone(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
-  RCL_CHECK(L, rc_clone(&out, t));
+  RCL_CHECK(L, rcg_clone(&out, t));
   return push_new(L, out);
 }
 
@@ -202,7 +202,7 @@ static int to_dtype(lua_State *L, rc_dtype dtype) {
     lua_settop(L, 1);
     return 1;
   }
-  RCL_CHECK(L, rc_to_dtype(&out, t, dtype));
+  RCL_CHECK(L, rcg_to_dtype(&out, t, dtype));
   return push_new(L, out);
 }
 

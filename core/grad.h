@@ -50,6 +50,7 @@ rc_status rcg_index_select(rc_tensor **out, const rc_tensor *a, int dim,
 rc_status rcg_gather(rc_tensor **out, const rc_tensor *a, int dim, const rc_tensor *index);
 rc_status rcg_scatter_add(rc_tensor **out, const rc_tensor *a, int dim, const rc_tensor *index,
                           const rc_tensor *src);
+rc_status rcg_scatter_add_(rc_tensor *a, int dim, const rc_tensor *index, const rc_tensor *src);
 rc_status rcg_cat(rc_tensor **out, int n, const rc_tensor *const *ts, int dim);
 rc_status rcg_stack(rc_tensor **out, int n, const rc_tensor *const *ts, int dim);
 rc_status rcg_split(rc_tensor ***pieces, int *count, const rc_tensor *a, int64_t size, int dim);
