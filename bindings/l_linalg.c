@@ -1,12 +1,13 @@
 /* bindings/l_linalg.c — Lua functions of recur's linear algebra: matmul, addmm, bmm, dot.
-   Each checks its arguments, calls core/, and turns a core error into a Lua error. */
+   Each checks its arguments, calls core/ (the differentiable rcg_* form), and turns a core
+   error into a Lua error. */
 #include "lrecur.h"
 
 static int l_matmul(lua_State *L) {
   rc_tensor *a = rcl_check_tensor(L, 1);
   rc_tensor *b = rcl_check_tensor(L, 2);
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_matmul(&out, a, b));
+  RCL_CHECK(L, rcg_matmul(&out, a, b));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -15,7 +16,7 @@ static int l_bmm(lua_State *L) {
   rc_tensor *a = rcl_check_tensor(L, 1);
   rc_tensor *b = rcl_check_tensor(L, 2);
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_bmm(&out, a, b));
+  RCL_CHECK(L, rcg_bmm(&out, a, b));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -24,7 +25,7 @@ static int l_dot(lua_State *L) {
   rc_tensor *a = rcl_check_tensor(L, 1);
   rc_tensor *b = rcl_check_tensor(L, 2);
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_dot(&out, a, b));
+  RCL_CHECK(L, rcg_dot(&out, a, b));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -46,7 +47,7 @@ static int l_addmm(lua_State *L) {
     lua_pop(L, 2);
   }
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rc_addmm(&out, c, a, b, beta, alpha));
+  RCL_CHECK(L, rcg_addmm(&out, c, a, b, beta, alpha));
   rcl_push_tensor(L, out);
   return 1;
 }

@@ -1,5 +1,6 @@
 /* bindings/l_reduce.c — Lua functions and methods of reductions (sum, mean, prod, max, min,
-   argmax, argmin, norm, logsumexp) and softmax/log_softmax. Dims and returned indices are 1-based. */
+   argmax, argmin, norm, logsumexp) and softmax/log_softmax. Dims and returned indices are 1-based.
+   All but argmax/argmin (and max's indices) are differentiable: they call the rcg_* ops. */
 #include "lrecur.h"
 
 /* keepdim at arg: absent or nil = false, else it must be a boolean. */
@@ -10,14 +11,14 @@ static bool opt_keepdim(lua_State *L, int arg, const char *fn) {
   return lua_toboolean(L, arg);
 }
 
-/* Core indices are 0-based; Lua's are 1-based (as Torch7). idx is a new tensor we own:
-   release it before raising. */
+/* Core indices are 0-based; Lua's are 1-based (as Torch7). idx is a new tensor we own. The
+   1-based copy is a new tensor, not idx changed in place: max's gradient keeps idx. */
 static void push_lua_indices(lua_State *L, rc_tensor *idx) {
-  if (rc_binary_scalar_(idx, RC_ADD, 1) != RC_OK) {
-    rc_release(idx);
-    rcl_core_error(L);
-  }
-  rcl_push_tensor(L, idx);
+  rc_tensor *one_based = NULL;
+  rc_status st = rc_binary_scalar(&one_based, RC_ADD, idx, 1);
+  rc_release(idx);
+  RCL_CHECK(L, st);
+  rcl_push_tensor(L, one_based);
 }
 
 /* t:sum([dim[, keepdim]]) and mean, prod: all dims (a 0-d tensor) without a dim. */
@@ -25,7 +26,7 @@ static int reduce(lua_State *L, rc_reduce_op op, const char *fn) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int dim = rcl_opt_dim(L, 2, t->ndim, RC_ALL_DIMS, fn);
   bool keepdim = opt_keepdim(L, 3, fn);
-  RCL_CHECK(L, rc_reduce(&out, op, t, dim, keepdim));
+  RCL_CHECK(L, rcg_reduce(&out, op, t, dim, keepdim));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -41,19 +42,19 @@ static int extreme(lua_State *L, bool is_min) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL, *idx = NULL;
   rc_tensor *other = rcl_to_tensor(L, 2);
   if (other) {
-    RCL_CHECK(L, rc_binary(&out, is_min ? RC_MINIMUM : RC_MAXIMUM, t, other));
+    RCL_CHECK(L, rcg_binary(&out, is_min ? RC_MINIMUM : RC_MAXIMUM, t, other));
     rcl_push_tensor(L, out);
     return 1;
   }
   if (lua_isnoneornil(L, 2)) {
     bool keepdim = opt_keepdim(L, 3, fn);
-    RCL_CHECK(L, rc_reduce(&out, is_min ? RC_MIN : RC_MAX, t, RC_ALL_DIMS, keepdim));
+    RCL_CHECK(L, rcg_reduce(&out, is_min ? RC_MIN : RC_MAX, t, RC_ALL_DIMS, keepdim));
     rcl_push_tensor(L, out);
     return 1;
   }
   int dim = rcl_check_dim(L, 2, t->ndim, 0, fn);
   bool keepdim = opt_keepdim(L, 3, fn);
-  RCL_CHECK(L, rc_max_dim(&out, &idx, t, dim, keepdim, is_min));
+  RCL_CHECK(L, rcg_max_dim(&out, &idx, t, dim, keepdim, is_min));
   rcl_push_tensor(L, out); /* now owned by Lua */
   push_lua_indices(L, idx);
   return 2;
@@ -82,7 +83,7 @@ static int l_norm(lua_State *L) {
   double p = luaL_optnumber(L, 2, 2.0);
   int dim = rcl_opt_dim(L, 3, t->ndim, RC_ALL_DIMS, "norm");
   bool keepdim = opt_keepdim(L, 4, "norm");
-  RCL_CHECK(L, rc_norm(&out, t, p, dim, keepdim));
+  RCL_CHECK(L, rcg_norm(&out, t, p, dim, keepdim));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -92,7 +93,7 @@ static int l_logsumexp(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int dim = rcl_check_dim(L, 2, t->ndim, 0, "logsumexp");
   bool keepdim = opt_keepdim(L, 3, "logsumexp");
-  RCL_CHECK(L, rc_logsumexp(&out, t, dim, keepdim));
+  RCL_CHECK(L, rcg_logsumexp(&out, t, dim, keepdim));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -100,7 +101,7 @@ static int l_logsumexp(lua_State *L) {
 static int l_softmax(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int dim = rcl_check_dim(L, 2, t->ndim, 0, "softmax");
-  RCL_CHECK(L, rc_softmax(&out, t, dim));
+  RCL_CHECK(L, rcg_softmax(&out, t, dim));
   rcl_push_tensor(L, out);
   return 1;
 }
@@ -108,7 +109,7 @@ static int l_softmax(lua_State *L) {
 static int l_log_softmax(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int dim = rcl_check_dim(L, 2, t->ndim, 0, "log_softmax");
-  RCL_CHECK(L, rc_log_softmax(&out, t, dim));
+  RCL_CHECK(L, rcg_log_softmax(&out, t, dim));
   rcl_push_tensor(L, out);
   return 1;
 }
