@@ -122,7 +122,8 @@ rc_status rc_matmul(rc_tensor **out, const rc_tensor *a, const rc_tensor *b) {
   /* A batched left operand times a plain matrix is one tall GEMM when the batch rows lie
      evenly in memory (the common (B,T,D) @ (D,H) case). */
   if (bm->ndim == 2 && am->ndim > 2 && rc_is_contiguous(am)) {
-    int64_t rows = rc_numel(am) / am->shape[am->ndim - 1];
+    int64_t rows = 1; /* every dim but the last: k may be 0 */
+    for (int d = 0; d < am->ndim - 1; d++) rows *= am->shape[d];
     st = rc_gemm(rows, oshape[nb + 1], k_a, 1.0f, rc_f32(am), k_a, 1, rc_f32(bm), bm->stride[0],
                  bm->stride[1], 0.0f, rc_f32(res), oshape[nb + 1], 1);
   } else {

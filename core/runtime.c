@@ -11,6 +11,7 @@
 
 static bool initialised;
 static int thread_count = 1;
+static bool threads_chosen; /* rc_set_threads before rc_init: keep the caller's choice */
 static const char *arch_source = "BLIS default";
 
 typedef struct {
@@ -79,7 +80,7 @@ rc_status rc_init(void) {
   }
   bli_init();
   initialised = true;
-  return rc_set_threads(rc_max_threads());
+  return rc_set_threads(threads_chosen ? thread_count : rc_max_threads());
 }
 
 int rc_max_threads(void) { return omp_get_num_procs(); }
@@ -87,6 +88,7 @@ int rc_max_threads(void) { return omp_get_num_procs(); }
 rc_status rc_set_threads(int n) {
   if (n < 1) return rc_fail(RC_ERR_ARG, "threads: need at least 1 thread, got %d", n);
   thread_count = n;
+  threads_chosen = threads_chosen || !initialised;
   omp_set_num_threads(n);
   if (initialised) bli_thread_set_num_threads(n);
   return RC_OK;

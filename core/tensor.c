@@ -58,10 +58,10 @@ rc_status rc_empty(rc_tensor **out, rc_dtype dtype, int ndim, const int64_t *sha
   t->ndim = ndim;
   t->refcount = 1;
   int64_t stride = 1;
-  for (int d = ndim - 1; d >= 0; d--) {
+  for (int d = ndim - 1; d >= 0; d--) { /* sizes 0 count as 1, as PyTorch: no zero strides */
     t->shape[d] = shape[d];
     t->stride[d] = stride;
-    stride *= shape[d];
+    stride *= shape[d] > 1 ? shape[d] : 1;
   }
   *out = t;
   return RC_OK;
@@ -108,6 +108,7 @@ int64_t rc_numel(const rc_tensor *t) {
 }
 
 bool rc_is_contiguous(const rc_tensor *t) {
+  if (rc_numel(t) == 0) return true; /* no element is out of place */
   int64_t expected = 1;
   for (int d = t->ndim - 1; d >= 0; d--) {
     if (t->shape[d] != 1 && t->stride[d] != expected) return false;
