@@ -12,5 +12,6 @@
 #include "gemm.h"
 #include "autograd.h"
 #include "grad.h"
+#include "optim.h"
 
 #endif

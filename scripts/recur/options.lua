@@ -25,7 +25,7 @@ function M.check(fn, opts, defaults)
     local expected = #known > 1 and table.concat(known, ", ", 1, #known - 1) .. " or " .. known[#known]
                      or (known[1] or "none")
     error(string.format("%s: unknown option%s '%s' (expected %s)", fn, #unknown > 1 and "s" or "",
-      table.concat(unknown, "', '"), expected), (level or 2) + 1)
+      table.concat(unknown, "', '"), expected), 0)
   end
   for k, v in pairs(defaults) do
     if v ~= M.NONE then out[k] = v end
