@@ -107,6 +107,7 @@ int luaopen_recur(lua_State *L) {
   rcl_open_runtime(L);
   rcl_open_autograd(L);
   rcl_open_optim(L);
+  rcl_open_nn(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, methods_key);
   lua_setfield(L, -2, "Tensor"); /* recur.Tensor: the methods, so Lua code can add more */

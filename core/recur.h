@@ -13,5 +13,6 @@
 #include "autograd.h"
 #include "grad.h"
 #include "optim.h"
+#include "nn_ops.h"
 
 #endif

@@ -1,0 +1,915 @@
+/* tests/core/test_nn_ops.c — embedding, dropout, the losses and layer_norm (core/nn_ops.h):
+   values worked out by hand, slow reference loops, finite-difference gradients, bad input. */
+#include <stdint.h>
+#include <stdlib.h>
+#include "check.h"
+
+#define LEN(a) ((int)(sizeof(a) / sizeof *(a)))
+
+/* A fixed pseudo-random sequence, so every run checks the same values. */
+static uint64_t lcg_state = 88172645463325252ULL;
+static double uniform(void) { /* in [-1, 1) */
+  lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (double)(lcg_state >> 11) / (double)(1ULL << 53) * 2.0 - 1.0;
+}
+
+/* Values uniform in [-scale, scale). */
+static rc_tensor *rand_tensor(int ndim, const int64_t *shape, double scale) {
+  rc_tensor *t = NULL;
+  if (rc_empty(&t, RC_FLOAT32, ndim, shape) != RC_OK) return NULL;
+  for (int64_t i = 0; i < rc_numel(t); i++) rc_f32(t)[i] = (float)(scale * uniform());
+  return t;
+}
+
+static rc_tensor *longs(int ndim, const int64_t *shape, const int64_t *values) {
+  rc_tensor *t = NULL;
+  if (rc_empty(&t, RC_INT64, ndim, shape) != RC_OK) return NULL;
+  memcpy(rc_i64(t), values, sizeof(int64_t) * (size_t)rc_numel(t));
+  return t;
+}
+
+static rc_tensor *scalar_of(float v) { return tensor_of(0, NULL, &v); }
+
+static bool shape_is(const rc_tensor *t, int ndim, const int64_t *shape) {
+  if (!t || t->ndim != ndim) return false;
+  for (int d = 0; d < ndim; d++)
+    if (t->shape[d] != shape[d]) return false;
+  return true;
+}
+
+/* Every element (row-major) within tol * max(1, |expected|) of expected. */
+static bool values_near(const rc_tensor *t, int n, const double *expected, double tol) {
+  if (!t || rc_numel(t) != n) return false;
+  for (int i = 0; i < n; i++) {
+    double v = rc_get_flat(t, i), e = expected[i];
+    if (!(fabs(v - e) <= tol * fmax(1.0, fabs(e)))) {
+      fprintf(stderr, "  element %d is %.9g, expected %.9g\n", i, v, e);
+      return false;
+    }
+  }
+  return true;
+}
+
+#define CHECK_NEAR_VALUES(t, tol, ...)                                      \
+  do {                                                                      \
+    const double expected_[] = {__VA_ARGS__};                               \
+    CHECK(values_near((t), LEN(expected_), expected_, (tol)));              \
+  } while (0)
+
+/* Same shape, same bits. */
+static bool identical(const rc_tensor *a, const rc_tensor *b) {
+  if (!a || !b || a->ndim != b->ndim || rc_numel(a) != rc_numel(b)) return false;
+  for (int64_t i = 0; i < rc_numel(a); i++) {
+    float x = (float)rc_get_flat(a, i), y = (float)rc_get_flat(b, i);
+    if (memcmp(&x, &y, sizeof x)) return false;
+  }
+  return true;
+}
+
+static bool all_finite(const rc_tensor *t) {
+  for (int64_t i = 0; i < rc_numel(t); i++)
+    if (!isfinite(rc_get_flat(t, i))) return false;
+  return true;
+}
+
+/* --- the finite-difference check ------------------------------------------------------ */
+
+/* Builds the output from the inputs with rcg_* ops (arg: the op's fixed parameters). */
+typedef rc_status (*build_fn)(rc_tensor **out, rc_tensor *const *in, const void *arg);
+
+static double weighted_sum(const rc_tensor *out, const rc_tensor *w) {
+  double s = 0;
+  for (int64_t i = 0; i < rc_numel(out); i++) s += rc_get_flat(out, i) * rc_get_flat(w, i);
+  return s;
+}
+
+/* loss = sum(build(in) * w) with w fixed random: the gradient backward gives each input
+   in[j] with check[j] must match central differences of loss, element by element, within
+   1e-2 * max(1, |numeric|). Inputs are contiguous float32 (NULL allowed, skipped). */
+static void gradcheck(const char *what, build_fn build, int n, rc_tensor *const *in,
+                      const bool *check, const void *arg, double eps) {
+  rc_tensor *out = NULL, *w = NULL;
+  for (int j = 0; j < n; j++)
+    if (in[j]) {
+      rc_release(in[j]->grad);
+      in[j]->grad = NULL;
+      in[j]->requires_grad = check[j];
+    }
+  CHECK_OK(build(&out, in, arg));
+  if (!out) return;
+  w = rand_tensor(out->ndim, out->shape, 1.0);
+  CHECK_OK(rc_backward(out, w, false));
+  bool was = rc_set_grad_enabled(false);
+  for (int j = 0; j < n; j++) {
+    if (!in[j] || !check[j]) continue;
+    check_count++;
+    if (!in[j]->grad) {
+      check_failures++;
+      fprintf(stderr, "%s: input %d got no gradient\n", what, j);
+      continue;
+    }
+    float *v = rc_f32(in[j]);
+    for (int64_t k = 0; k < rc_numel(in[j]); k++) {
+      float keep = v[k];
+      rc_tensor *hi = NULL, *lo = NULL;
+      v[k] = keep + (float)eps;
+      build(&hi, in, arg);
+      v[k] = keep - (float)eps;
+      build(&lo, in, arg);
+      v[k] = keep;
+      double numeric = (weighted_sum(hi, w) - weighted_sum(lo, w)) / (2 * eps);
+      double analytic = rc_get_flat(in[j]->grad, k);
+      if (!(fabs(analytic - numeric) <= 1e-2 * fmax(1.0, fabs(numeric)))) {
+        check_failures++;
+        fprintf(stderr, "%s: input %d element %lld: analytic %.6g, numeric %.6g\n", what, j,
+                (long long)k, analytic, numeric);
+      }
+      rc_release(hi), rc_release(lo);
+    }
+  }
+  rc_set_grad_enabled(was);
+  for (int j = 0; j < n; j++)
+    if (in[j]) {
+      in[j]->requires_grad = false;
+      rc_release(in[j]->grad);
+      in[j]->grad = NULL;
+    }
+  rc_release(out), rc_release(w);
+}
+
+/* --- embedding ------------------------------------------------------------------------ */
+
+typedef struct {
+  const rc_tensor *ids;
+  int64_t padding_idx;
+} emb_arg;
+
+static rc_status build_embedding(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const emb_arg *a = arg;
+  return rcg_embedding(out, in[0], a->ids, a->padding_idx);
+}
+
+static void test_embedding_forward(void) {
+  /* weight row v = (10v, 10v + 1) */
+  rc_tensor *w = tensor_of(2, (int64_t[]){4, 2}, (float[]){0, 1, 10, 11, 20, 21, 30, 31});
+  rc_tensor *ids = longs(2, (int64_t[]){2, 3}, (int64_t[]){3, 0, 1, 1, 1, 2}), *out = NULL;
+  CHECK_OK(rc_embedding(&out, w, ids, RC_NO_PADDING));
+  CHECK(shape_is(out, 3, (int64_t[]){2, 3, 2}));
+  CHECK_NEAR_VALUES(out, 0, 30, 31, 0, 1, 10, 11, 10, 11, 10, 11, 20, 21);
+  rc_release(out);
+  /* the padding row is looked up like any other (only its gradient differs) */
+  CHECK_OK(rc_embedding(&out, w, ids, 1));
+  CHECK_NEAR_VALUES(out, 0, 30, 31, 0, 1, 10, 11, 10, 11, 10, 11, 20, 21);
+  rc_release(out);
+  /* a 0-d id gives one row (D); a transposed weight reads like its contiguous copy */
+  rc_tensor *one = longs(0, NULL, (int64_t[]){2}), *wt = NULL, *wtt = NULL;
+  CHECK_OK(rc_embedding(&out, w, one, RC_NO_PADDING));
+  CHECK(shape_is(out, 1, (int64_t[]){2}));
+  CHECK_NEAR_VALUES(out, 0, 20, 21);
+  rc_release(out);
+  CHECK_OK(rc_clone(&wt, w));
+  rc_tensor *tmp = NULL;
+  CHECK_OK(rc_transpose(&tmp, w, 0, 1)); /* (2,4) view */
+  CHECK_OK(rc_contiguous(&wtt, tmp));    /* (2,4) contiguous */
+  rc_release(tmp);
+  CHECK_OK(rc_transpose(&tmp, wtt, 0, 1)); /* (4,2), non-contiguous, same values as w */
+  CHECK(!rc_is_contiguous(tmp));
+  CHECK_OK(rc_embedding(&out, tmp, ids, RC_NO_PADDING));
+  CHECK_NEAR_VALUES(out, 0, 30, 31, 0, 1, 10, 11, 10, 11, 10, 11, 20, 21);
+  rc_release(out), rc_release(tmp), rc_release(wt), rc_release(wtt), rc_release(one);
+  rc_release(w), rc_release(ids);
+}
+
+static void test_embedding_grad(void) {
+  rc_tensor *w = rand_tensor(2, (int64_t[]){5, 3}, 1.0);
+  /* row 2 three times, row 0 (padding) twice, rows 1 and 4 once, row 3 never */
+  rc_tensor *ids = longs(2, (int64_t[]){3, 3}, (int64_t[]){2, 0, 1, 2, 4, 0, 2, 3, 3});
+  emb_arg a = {ids, RC_NO_PADDING};
+  gradcheck("embedding", build_embedding, 1, (rc_tensor *[]){w}, (bool[]){true}, &a, 1e-2);
+
+  /* With padding_idx 0: the gradient is the scatter-add of g over the ids, row 0 left at 0. */
+  rc_tensor *out = NULL, *g = rand_tensor(3, (int64_t[]){3, 3, 3}, 1.0);
+  w->requires_grad = true;
+  CHECK_OK(rcg_embedding(&out, w, ids, 0));
+  CHECK(out->grad_fn && !strcmp(out->grad_fn->name, "EmbeddingBackward"));
+  CHECK_OK(rc_backward(out, g, false));
+  const int64_t *id = rc_i64(ids);
+  double expect[5][3] = {{0}};
+  for (int i = 0; i < 9; i++)
+    if (id[i] != 0)
+      for (int d = 0; d < 3; d++) expect[id[i]][d] += rc_f32(g)[i * 3 + d];
+  CHECK(w->grad && values_near(w->grad, 15, &expect[0][0], 1e-6));
+  for (int d = 0; d < 3; d++) CHECK(rc_f32(w->grad)[d] == 0.0f);     /* padding row */
+  for (int d = 0; d < 3; d++) CHECK(rc_f32(w->grad)[3 * 3 + d] != 0); /* row 3 named twice */
+  rc_release(out), rc_release(g), rc_release(w), rc_release(ids);
+}
+
+/* The backward sums each row in a fixed order: the same bits on 1, 2 or 3 threads. */
+static void test_embedding_threads(void) {
+  const int64_t V = 1000, D = 64, n = 4096;
+  int saved = rc_threads();
+  rc_tensor *w = rand_tensor(2, (int64_t[]){V, D}, 1.0), *ids = NULL;
+  CHECK_OK(rc_empty(&ids, RC_INT64, 1, &n));
+  for (int64_t i = 0; i < n; i++) /* ids 0..49 */
+    rc_i64(ids)[i] = (int64_t)((uniform() + 1) * 0.5 * 50);
+  rc_tensor *g = rand_tensor(2, (int64_t[]){n, D}, 1.0);
+  rc_tensor *grads[3] = {NULL}, *outs[3] = {NULL};
+  for (int t = 0; t < 3; t++) {
+    rc_set_threads(t + 1);
+    w->requires_grad = true;
+    rc_release(w->grad);
+    w->grad = NULL;
+    CHECK_OK(rcg_embedding(&outs[t], w, ids, 7));
+    CHECK_OK(rc_backward(outs[t], g, false));
+    grads[t] = rc_retain(w->grad);
+  }
+  rc_set_threads(saved);
+  CHECK(identical(grads[0], grads[1]) && identical(grads[0], grads[2]));
+  CHECK(identical(outs[0], outs[1]) && identical(outs[0], outs[2]));
+  /* the sum for row 3 is that of a plain loop over i */
+  double s = 0;
+  for (int64_t i = 0; i < n; i++)
+    if (rc_i64(ids)[i] == 3) s += rc_f32(g)[i * D + 5];
+  CHECK_NEAR(rc_f32(grads[0])[3 * D + 5], s, 1e-4);
+  for (int64_t d = 0; d < D; d++) CHECK(rc_f32(grads[0])[7 * D + d] == 0.0f);
+  for (int t = 0; t < 3; t++) rc_release(grads[t]), rc_release(outs[t]);
+  rc_release(w), rc_release(ids), rc_release(g);
+}
+
+static void test_embedding_errors(void) {
+  rc_tensor *w = rand_tensor(2, (int64_t[]){5, 3}, 1.0), *out = NULL;
+  rc_tensor *bad = longs(1, (int64_t[]){3}, (int64_t[]){1, 5, 2});
+  rc_tensor *neg = longs(1, (int64_t[]){2}, (int64_t[]){-1, 0});
+  rc_tensor *ok = longs(1, (int64_t[]){2}, (int64_t[]){1, 0});
+  rc_tensor *fids = tensor_of(1, (int64_t[]){2}, (float[]){1, 0});
+  rc_tensor *w1 = rand_tensor(1, (int64_t[]){5}, 1.0);
+  CHECK_FAILS(rc_embedding(&out, w, bad, RC_NO_PADDING),
+              "embedding: id 5 out of range for 5 rows (expected 0..4)");
+  CHECK(out == NULL);
+  CHECK_FAILS(rc_embedding(&out, w, neg, RC_NO_PADDING),
+              "embedding: id -1 out of range for 5 rows (expected 0..4)");
+  CHECK_FAILS(rc_embedding(&out, w, fids, RC_NO_PADDING),
+              "embedding: ids must be int64, got float32");
+  CHECK_FAILS(rc_embedding(&out, w1, ok, RC_NO_PADDING),
+              "embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape (5)");
+  CHECK_FAILS(rc_embedding(&out, w, ok, 5),
+              "embedding: padding_idx 5 out of range for 5 rows (expected 0..4)");
+  CHECK_FAILS(rc_embedding(&out, w, ok, -2), "embedding: padding_idx -2 out of range");
+  CHECK(out == NULL);
+  rc_release(w), rc_release(bad), rc_release(neg), rc_release(ok), rc_release(fids),
+      rc_release(w1);
+}
+
+/* --- dropout ---------------------------------------------------------------------------- */
+
+typedef struct {
+  double p;
+  uint64_t seed;
+} drop_arg;
+
+static rc_status build_dropout(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const drop_arg *a = arg;
+  rc_manual_seed(a->seed); /* the same mask at every call */
+  return rcg_dropout(out, in[0], a->p, true);
+}
+
+static void test_dropout_identity(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){3, 4}, 1.0), *out = NULL, *mask = NULL;
+  CHECK_OK(rc_dropout(&out, &mask, x, 0.0, true));
+  CHECK(out == x && mask == NULL); /* x itself, as PyTorch */
+  rc_release(out);
+  CHECK_OK(rc_dropout(&out, &mask, x, 0.7, false));
+  CHECK(out == x && mask == NULL);
+  rc_release(out);
+  x->requires_grad = true;
+  CHECK_OK(rcg_dropout(&out, x, 0.5, false));
+  CHECK(out == x && out->grad_fn == NULL);
+  rc_release(out);
+  x->requires_grad = false;
+  rc_release(x);
+}
+
+static void test_dropout_values(void) {
+  const int64_t n = 100000;
+  rc_tensor *x = NULL, *out = NULL, *mask = NULL;
+  CHECK_OK(rc_full(&x, RC_FLOAT32, 1, &n, 3.0));
+  rc_manual_seed(42);
+  CHECK_OK(rc_dropout(&out, &mask, x, 0.25, true));
+  /* each element is dropped (0) or kept and scaled: 3 / 0.75 = 4; about 3/4 are kept */
+  int64_t kept = 0;
+  bool only_two_values = true, mask_matches = true;
+  for (int64_t i = 0; i < n; i++) {
+    float v = rc_f32(out)[i], m = rc_f32(mask)[i];
+    kept += v != 0;
+    only_two_values &= v == 0.0f || fabsf(v - 4.0f) < 1e-6f;
+    mask_matches &= v == 3.0f * m && (m == 0.0f || fabsf(m - 1.0f / 0.75f) < 1e-6f);
+  }
+  CHECK(only_two_values);
+  CHECK(mask_matches);
+  CHECK(fabs((double)kept / (double)n - 0.75) < 0.01);
+  /* the same seed gives the same mask, a different one another */
+  rc_tensor *again = NULL, *other = NULL;
+  rc_manual_seed(42);
+  CHECK_OK(rc_dropout(&again, NULL, x, 0.25, true));
+  CHECK(identical(out, again));
+  rc_manual_seed(43);
+  CHECK_OK(rc_dropout(&other, NULL, x, 0.25, true));
+  CHECK(!identical(out, other));
+  rc_release(again), rc_release(other);
+  /* ... and the same on any thread count */
+  int saved = rc_threads();
+  rc_set_threads(3);
+  rc_manual_seed(42);
+  CHECK_OK(rc_dropout(&again, NULL, x, 0.25, true));
+  rc_set_threads(saved);
+  CHECK(identical(out, again));
+  rc_release(again), rc_release(out), rc_release(mask);
+  /* p = 1 drops everything */
+  CHECK_OK(rc_dropout(&out, &mask, x, 1.0, true));
+  bool zeros = true;
+  for (int64_t i = 0; i < n; i++) zeros &= rc_f32(out)[i] == 0.0f;
+  CHECK(zeros);
+  rc_release(out), rc_release(mask), rc_release(x);
+}
+
+static void test_dropout_grad(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){4, 5}, 1.0);
+  drop_arg a = {0.4, 7};
+  gradcheck("dropout", build_dropout, 1, (rc_tensor *[]){x}, (bool[]){true}, &a, 1e-2);
+  /* the gradient is g * mask: 0 or 1/(1-p) where g = 1 */
+  rc_tensor *out = NULL, *g = NULL;
+  x->requires_grad = true;
+  rc_manual_seed(7);
+  CHECK_OK(rcg_dropout(&out, x, 0.4, true));
+  CHECK(out->grad_fn && !strcmp(out->grad_fn->name, "DropoutBackward"));
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 2, x->shape, 1.0));
+  CHECK_OK(rc_backward(out, g, false));
+  bool ok = true;
+  for (int i = 0; i < 20; i++) {
+    float gi = rc_f32(x->grad)[i], oi = rc_f32(out)[i], xi = rc_f32(x)[i];
+    ok &= (gi == 0.0f && oi == 0.0f) || (fabsf(gi - 1.0f / 0.6f) < 1e-6f && oi == xi * gi);
+  }
+  CHECK(ok);
+  rc_release(out), rc_release(g), rc_release(x);
+}
+
+static void test_dropout_errors(void) {
+  rc_tensor *x = rand_tensor(1, (int64_t[]){4}, 1.0), *out = NULL;
+  rc_tensor *ix = longs(1, (int64_t[]){2}, (int64_t[]){1, 2});
+  CHECK_FAILS(rc_dropout(&out, NULL, x, 1.5, true), "dropout: p must be in [0, 1], got 1.5");
+  CHECK_FAILS(rc_dropout(&out, NULL, x, -0.1, true), "dropout: p must be in [0, 1], got -0.1");
+  CHECK_FAILS(rc_dropout(&out, NULL, x, NAN, false), "dropout: p must be in [0, 1], got nan");
+  CHECK_FAILS(rc_dropout(&out, NULL, ix, 0.5, true), "dropout: input must be float32, got int64");
+  CHECK(out == NULL);
+  rc_release(x), rc_release(ix);
+}
+
+/* --- mse_loss ----------------------------------------------------------------------------- */
+
+typedef struct {
+  rc_reduction reduction;
+  const rc_tensor *pos_weight;
+} pair_arg;
+
+static rc_status build_mse(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  return rcg_mse_loss(out, in[0], in[1], ((const pair_arg *)arg)->reduction);
+}
+
+static void test_mse(void) {
+  /* differences 1, 0, -2: squares 1, 0, 4 */
+  rc_tensor *x = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3});
+  rc_tensor *y = tensor_of(1, (int64_t[]){3}, (float[]){0, 2, 5}), *out = NULL;
+  CHECK_OK(rc_mse_loss(&out, x, y, RC_REDUCTION_MEAN));
+  CHECK(out->ndim == 0);
+  CHECK_NEAR(rc_f32(out)[0], 5.0 / 3.0, 1e-6);
+  rc_release(out);
+  CHECK_OK(rc_mse_loss(&out, x, y, RC_REDUCTION_SUM));
+  CHECK_NEAR(rc_f32(out)[0], 5.0, 1e-6);
+  rc_release(out);
+  CHECK_OK(rc_mse_loss(&out, x, y, RC_REDUCTION_NONE));
+  CHECK(shape_is(out, 1, (int64_t[]){3}));
+  CHECK_NEAR_VALUES(out, 0, 1, 0, 4);
+  rc_release(out);
+  /* d mean / dx = 2 (x - y) / 3 */
+  x->requires_grad = true;
+  CHECK_OK(rcg_mse_loss(&out, x, y, RC_REDUCTION_MEAN));
+  CHECK(out->grad_fn && !strcmp(out->grad_fn->name, "MseLossBackward"));
+  CHECK_OK(rc_backward(out, NULL, false));
+  CHECK_NEAR_VALUES(x->grad, 1e-6, 2.0 / 3, 0, -4.0 / 3);
+  rc_release(out);
+  x->requires_grad = false;
+  rc_release(x), rc_release(y);
+
+  rc_tensor *a = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  rc_tensor *b = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  for (int r = 0; r < 3; r++) {
+    pair_arg pa = {(rc_reduction)r, NULL};
+    gradcheck("mse_loss", build_mse, 2, (rc_tensor *[]){a, b}, (bool[]){true, true}, &pa, 1e-2);
+  }
+  rc_tensor *c = rand_tensor(2, (int64_t[]){4, 3}, 1.0);
+  out = NULL;
+  CHECK_FAILS(rc_mse_loss(&out, a, c, RC_REDUCTION_MEAN),
+              "mse_loss: input shape (3,4) and target shape (4,3) must be the same");
+  CHECK_FAILS(rc_mse_loss(&out, a, b, (rc_reduction)7), "mse_loss: unknown reduction 7");
+  CHECK(out == NULL);
+  rc_release(a), rc_release(b), rc_release(c);
+}
+
+/* The chunked sums do not depend on the thread count. */
+static void test_loss_threads(void) {
+  const int64_t n = 300000;
+  rc_tensor *x = rand_tensor(1, &n, 3.0), *y = rand_tensor(1, &n, 1.0);
+  for (int64_t i = 0; i < n; i++) rc_f32(y)[i] = rc_f32(y)[i] > 0;
+  int saved = rc_threads();
+  rc_tensor *m[3] = {NULL}, *b[3] = {NULL};
+  for (int t = 0; t < 3; t++) {
+    rc_set_threads(t + 1);
+    CHECK_OK(rc_mse_loss(&m[t], x, y, RC_REDUCTION_MEAN));
+    CHECK_OK(rc_binary_cross_entropy_with_logits(&b[t], x, y, NULL, RC_REDUCTION_SUM));
+  }
+  rc_set_threads(saved);
+  CHECK(identical(m[0], m[1]) && identical(m[0], m[2]));
+  CHECK(identical(b[0], b[1]) && identical(b[0], b[2]));
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double d = (double)rc_f32(x)[i] - rc_f32(y)[i];
+    s += d * d;
+  }
+  CHECK_NEAR(rc_f32(m[0])[0], s / (double)n, 1e-5);
+  for (int t = 0; t < 3; t++) rc_release(m[t]), rc_release(b[t]);
+  rc_release(x), rc_release(y);
+}
+
+/* --- binary_cross_entropy_with_logits ------------------------------------------------------- */
+
+static rc_status build_bce(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const pair_arg *a = arg;
+  return rcg_binary_cross_entropy_with_logits(out, in[0], in[1], a->pos_weight, a->reduction);
+}
+
+/* log(1 + exp(v)) */
+static double softplus(double v) { return v > 0 ? v + log1p(exp(-v)) : log1p(exp(v)); }
+
+static void test_bce(void) {
+  /* loss = (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)) */
+  rc_tensor *x = tensor_of(1, (int64_t[]){4}, (float[]){1, -2, 0, 3});
+  rc_tensor *y = tensor_of(1, (int64_t[]){4}, (float[]){1, 0, 0.5f, 0.25f}), *out = NULL;
+  double e[4], sum = 0;
+  for (int i = 0; i < 4; i++) {
+    double xi = rc_f32(x)[i], yi = rc_f32(y)[i];
+    e[i] = (1 - yi) * xi + softplus(-xi);
+    sum += e[i];
+  }
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_NONE));
+  CHECK(values_near(out, 4, e, 1e-6));
+  rc_release(out);
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_MEAN));
+  CHECK_NEAR(rc_f32(out)[0], sum / 4, 1e-6);
+  rc_release(out);
+  /* x = 1, y = 1: log(1 + e^-1) = 0.31326169 */
+  CHECK_NEAR(e[0], 0.31326169, 1e-8);
+  /* pos_weight 3 scales the positive term: 3 * 0.31326169 at x = 1, y = 1 */
+  rc_tensor *pw = scalar_of(3);
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, pw, RC_REDUCTION_NONE));
+  CHECK_NEAR(rc_f32(out)[0], 3 * 0.31326169, 1e-6);
+  CHECK_NEAR(rc_f32(out)[1], e[1], 1e-6); /* y = 0: pos_weight plays no part */
+  rc_release(out), rc_release(pw), rc_release(x), rc_release(y);
+
+  /* gradients for input and target, with and without a (C) pos_weight on (N,C) */
+  rc_tensor *a = rand_tensor(2, (int64_t[]){3, 4}, 3.0);
+  rc_tensor *b = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  for (int64_t i = 0; i < 12; i++) rc_f32(b)[i] = 0.5f + 0.5f * rc_f32(b)[i]; /* in [0, 1) */
+  rc_tensor *pwc = tensor_of(1, (int64_t[]){4}, (float[]){0.5f, 1, 2, 4});
+  for (int r = 0; r < 3; r++) {
+    pair_arg pa = {(rc_reduction)r, NULL}, pb = {(rc_reduction)r, pwc};
+    gradcheck("bce", build_bce, 2, (rc_tensor *[]){a, b}, (bool[]){true, true}, &pa, 1e-2);
+    gradcheck("bce pos_weight", build_bce, 2, (rc_tensor *[]){a, b}, (bool[]){true, true}, &pb,
+              1e-2);
+  }
+  rc_tensor *bad = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3}), *c = NULL;
+  out = NULL;
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, b, bad, RC_REDUCTION_MEAN),
+              "binary_cross_entropy_with_logits: pos_weight shape (3) does not broadcast to "
+              "input shape (3,4)");
+  c = rand_tensor(1, (int64_t[]){12}, 1.0);
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, c, NULL, RC_REDUCTION_MEAN),
+              "binary_cross_entropy_with_logits: input shape (3,4) and target shape (12) must "
+              "be the same");
+  CHECK(out == NULL);
+  rc_release(a), rc_release(b), rc_release(pwc), rc_release(bad), rc_release(c);
+}
+
+/* Logits of +-1e4: losses and gradients are finite and exact. */
+static void test_bce_extreme(void) {
+  rc_tensor *x = tensor_of(1, (int64_t[]){4}, (float[]){1e4f, -1e4f, 1e4f, -1e4f});
+  rc_tensor *y = tensor_of(1, (int64_t[]){4}, (float[]){0, 1, 1, 0});
+  rc_tensor *pw = scalar_of(3), *out = NULL, *g = NULL;
+  x->requires_grad = true;
+  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_NONE));
+  CHECK_NEAR_VALUES(out, 1e-6, 1e4, 1e4, 0, 0);
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 1, (int64_t[]){4}, 1.0));
+  CHECK_OK(rc_backward(out, g, false));
+  CHECK_NEAR_VALUES(x->grad, 1e-6, 1, -1, 0, 0); /* sigmoid(x) - y */
+  rc_release(out);
+  rc_release(x->grad);
+  x->grad = NULL;
+  /* with pos_weight 3: the miss at x = -1e4, y = 1 costs 3e4, gradient -3 */
+  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, pw, RC_REDUCTION_NONE));
+  CHECK_NEAR_VALUES(out, 1e-6, 1e4, 3e4, 0, 0);
+  CHECK_OK(rc_backward(out, g, false));
+  CHECK_NEAR_VALUES(x->grad, 1e-6, 1, -3, 0, 0);
+  CHECK(all_finite(x->grad));
+  rc_release(out), rc_release(g), rc_release(pw), rc_release(x), rc_release(y);
+}
+
+/* --- cross_entropy and nll_loss ---------------------------------------------------------- */
+
+typedef struct {
+  const rc_tensor *target;
+  int64_t ignore_index;
+  double smoothing;
+  rc_reduction reduction;
+} class_arg;
+
+static rc_status build_ce(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const class_arg *a = arg;
+  return rcg_cross_entropy(out, in[0], a->target, a->ignore_index, a->smoothing, a->reduction);
+}
+
+static rc_status build_nll(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const class_arg *a = arg;
+  return rcg_nll_loss(out, in[0], a->target, a->ignore_index, a->reduction);
+}
+
+/* The slow, obvious cross-entropy of logits (N,C,inner) with targets (N,inner): per position,
+   log-softmax over C by the definition, then the smoothed nll; loss_out gets the rows. */
+static double reference_ce(const float *x, const int64_t *t, int64_t N, int64_t C, int64_t inner,
+                           int64_t ignore, double s, rc_reduction red, double *rows_out) {
+  double sum = 0;
+  int64_t count = 0;
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t j = 0; j < inner; j++) {
+      double row = 0;
+      int64_t tt = t[n * inner + j];
+      if (tt != ignore) {
+        double z = 0, logp_sum = 0;
+        for (int64_t c = 0; c < C; c++) z += exp(x[(n * C + c) * inner + j]);
+        for (int64_t c = 0; c < C; c++) logp_sum += x[(n * C + c) * inner + j] - log(z);
+        double logp_t = x[(n * C + tt) * inner + j] - log(z);
+        row = (1 - s) * -logp_t + s * -logp_sum / (double)C;
+        count++;
+      }
+      if (rows_out) rows_out[n * inner + j] = row;
+      sum += row;
+    }
+  return red == RC_REDUCTION_MEAN ? sum / (double)count : sum;
+}
+
+static void test_cross_entropy_values(void) {
+  /* logits (1, 2, 3), target 2: -log(e^3 / (e + e^2 + e^3)) = 0.40760596 */
+  rc_tensor *x = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3});
+  rc_tensor *t = longs(0, NULL, (int64_t[]){2}), *out = NULL;
+  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN));
+  CHECK(out->ndim == 0);
+  CHECK_NEAR(rc_f32(out)[0], 0.40760596, 1e-6);
+  rc_release(out);
+  /* smoothing 0.3: 0.7 * 0.40760596 + 0.3 * mean(-logp) = 0.7 * 0.40760596 + 0.3 * 1.40760596 */
+  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0.3, RC_REDUCTION_MEAN));
+  CHECK_NEAR(rc_f32(out)[0], 0.7 * 0.40760596 + 0.3 * 1.40760596, 1e-6);
+  rc_release(out);
+  /* nll of log-probabilities picks -logp[t] */
+  rc_tensor *lp = tensor_of(1, (int64_t[]){3}, (float[]){-2.4076059f, -1.4076059f, -0.4076059f});
+  CHECK_OK(rc_nll_loss(&out, lp, t, RC_IGNORE_INDEX, RC_REDUCTION_SUM));
+  CHECK_NEAR(rc_f32(out)[0], 0.4076059, 1e-6);
+  rc_release(out), rc_release(lp), rc_release(x), rc_release(t);
+
+  /* (N,C,d) against the reference, every reduction, with an ignored position and smoothing */
+  const int64_t N = 4, C = 5, d = 3;
+  rc_tensor *z = rand_tensor(3, (int64_t[]){N, C, d}, 2.0);
+  int64_t tv[12] = {0, 4, 2, 1, -100, 3, 3, 3, 0, 2, 1, 4};
+  rc_tensor *tt = longs(2, (int64_t[]){N, d}, tv);
+  double rows[12];
+  for (int r = 0; r < 3; r++)
+    for (int k = 0; k < 2; k++) {
+      double s = k ? 0.2 : 0.0;
+      double want = reference_ce(rc_f32(z), tv, N, C, d, -100, s, (rc_reduction)r, rows);
+      CHECK_OK(rc_cross_entropy(&out, z, tt, -100, s, (rc_reduction)r));
+      if (r == RC_REDUCTION_NONE) {
+        CHECK(shape_is(out, 2, (int64_t[]){N, d}));
+        CHECK(values_near(out, 12, rows, 1e-5));
+        CHECK(rc_f32(out)[4] == 0.0f); /* the ignored position */
+      } else {
+        CHECK(out->ndim == 0);
+        CHECK_NEAR(rc_f32(out)[0], want, 1e-5 * fmax(1, fabs(want)));
+      }
+      rc_release(out);
+    }
+  rc_release(z), rc_release(tt);
+}
+
+/* Ignored rows are left out of the mean entirely: the loss is that of the other rows. */
+static void test_cross_entropy_ignore(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){3, 4}, 2.0), *two = NULL, *tmp = NULL;
+  rc_tensor *t = longs(1, (int64_t[]){3}, (int64_t[]){1, 0, 3});  /* 0 = padding: ignored */
+  rc_tensor *t2 = longs(1, (int64_t[]){2}, (int64_t[]){1, 3});
+  rc_tensor *a = NULL, *b = NULL, *rows = longs(1, (int64_t[]){2}, (int64_t[]){0, 2});
+  CHECK_OK(rc_index_select(&tmp, x, 0, rows)); /* rows 0 and 2 of x */
+  two = tmp;
+  rc_release(rows);
+  CHECK_OK(rc_cross_entropy(&a, x, t, 0, 0.1, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&b, two, t2, RC_IGNORE_INDEX, 0.1, RC_REDUCTION_MEAN));
+  CHECK_NEAR(rc_f32(a)[0], rc_f32(b)[0], 1e-6);
+  rc_release(a), rc_release(b);
+  /* every target ignored: mean is 0 / 0 = NaN (as PyTorch), sum is 0 */
+  rc_tensor *all = longs(1, (int64_t[]){3}, (int64_t[]){0, 0, 0});
+  CHECK_OK(rc_cross_entropy(&a, x, all, 0, 0, RC_REDUCTION_MEAN));
+  CHECK(isnan(rc_f32(a)[0]));
+  CHECK_OK(rc_cross_entropy(&b, x, all, 0, 0, RC_REDUCTION_SUM));
+  CHECK(rc_f32(b)[0] == 0.0f);
+  rc_release(a), rc_release(b), rc_release(all);
+  /* the ignored row's gradient is exactly 0 */
+  x->requires_grad = true;
+  CHECK_OK(rcg_cross_entropy(&a, x, t, 0, 0.1, RC_REDUCTION_MEAN));
+  CHECK(a->grad_fn && !strcmp(a->grad_fn->name, "CrossEntropyLossBackward"));
+  CHECK_OK(rc_backward(a, NULL, false));
+  for (int c = 0; c < 4; c++) CHECK(rc_f32(x->grad)[4 + c] == 0.0f);
+  /* a kept row: (softmax - 0.9 onehot - 0.1/4) / 2 */
+  double z = 0;
+  for (int c = 0; c < 4; c++) z += exp(rc_f32(x)[c]);
+  for (int c = 0; c < 4; c++)
+    CHECK_NEAR(rc_f32(x->grad)[c], (exp(rc_f32(x)[c]) / z - (c == 1 ? 0.9 : 0) - 0.025) / 2, 1e-6);
+  rc_release(a), rc_release(x), rc_release(t), rc_release(t2), rc_release(two);
+}
+
+static void test_class_grads(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){4, 5}, 2.0);
+  rc_tensor *t = longs(1, (int64_t[]){4}, (int64_t[]){4, -100, 0, 2});
+  rc_tensor *x3 = rand_tensor(3, (int64_t[]){2, 3, 4}, 2.0);
+  rc_tensor *t3 = longs(2, (int64_t[]){2, 4}, (int64_t[]){0, 1, 2, 7, 2, 2, 1, 0});
+  rc_tensor *x1 = rand_tensor(1, (int64_t[]){6}, 2.0), *t1 = longs(0, NULL, (int64_t[]){5});
+  for (int r = 0; r < 3; r++) {
+    for (int k = 0; k < 3; k++) {
+      class_arg a = {t, -100, k * 0.25, (rc_reduction)r};
+      gradcheck("cross_entropy (N,C)", build_ce, 1, (rc_tensor *[]){x}, (bool[]){true}, &a, 1e-2);
+      class_arg a3 = {t3, 7, k * 0.25, (rc_reduction)r};
+      gradcheck("cross_entropy (N,C,d)", build_ce, 1, (rc_tensor *[]){x3}, (bool[]){true}, &a3,
+                1e-2);
+      class_arg a1 = {t1, -100, k * 0.25, (rc_reduction)r};
+      gradcheck("cross_entropy (C)", build_ce, 1, (rc_tensor *[]){x1}, (bool[]){true}, &a1, 1e-2);
+    }
+    class_arg n = {t, -100, 0, (rc_reduction)r}, n3 = {t3, 7, 0, (rc_reduction)r};
+    gradcheck("nll_loss (N,C)", build_nll, 1, (rc_tensor *[]){x}, (bool[]){true}, &n, 1e-2);
+    gradcheck("nll_loss (N,C,d)", build_nll, 1, (rc_tensor *[]){x3}, (bool[]){true}, &n3, 1e-2);
+  }
+  rc_release(x), rc_release(t), rc_release(x3), rc_release(t3), rc_release(x1), rc_release(t1);
+}
+
+/* Logits of +-1e4 give finite losses and gradients: softmax of such a row is one-hot. */
+static void test_cross_entropy_extreme(void) {
+  rc_tensor *x = tensor_of(2, (int64_t[]){2, 3}, (float[]){1e4f, -1e4f, 0, -1e4f, 1e4f, 1e4f});
+  rc_tensor *t = longs(1, (int64_t[]){2}, (int64_t[]){1, 2}), *out = NULL;
+  x->requires_grad = true;
+  CHECK_OK(rcg_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0, RC_REDUCTION_NONE));
+  /* row 0: -logp[1] = 1e4 - (-1e4) = 2e4; row 1: two equal maxima, -logp[2] = log 2 */
+  CHECK_NEAR_VALUES(out, 1e-6, 2e4, log(2.0));
+  rc_tensor *g = NULL;
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 1, (int64_t[]){2}, 1.0));
+  CHECK_OK(rc_backward(out, g, false));
+  CHECK(all_finite(x->grad));
+  CHECK_NEAR_VALUES(x->grad, 1e-6, 1, -1, 0, 0, 0.5, -0.5);
+  rc_release(out), rc_release(g);
+  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0.5, RC_REDUCTION_SUM));
+  CHECK(all_finite(out));
+  rc_release(out), rc_release(x), rc_release(t);
+}
+
+/* Rows run in parallel; each row's loss is its own, and the total sums rows in order. */
+static void test_cross_entropy_threads(void) {
+  const int64_t N = 512, C = 300;
+  rc_tensor *x = rand_tensor(2, (int64_t[]){N, C}, 4.0), *t = NULL, *g = NULL;
+  CHECK_OK(rc_empty(&t, RC_INT64, 1, &N));
+  for (int64_t i = 0; i < N; i++) rc_i64(t)[i] = i % 7 == 0 ? -100 : (i * 37) % C;
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 0, NULL, 1.0));
+  int saved = rc_threads();
+  rc_tensor *loss[3] = {NULL}, *grad[3] = {NULL};
+  for (int k = 0; k < 3; k++) {
+    rc_set_threads(k + 1);
+    x->requires_grad = true;
+    rc_release(x->grad);
+    x->grad = NULL;
+    CHECK_OK(rcg_cross_entropy(&loss[k], x, t, -100, 0.1, RC_REDUCTION_MEAN));
+    CHECK_OK(rc_backward(loss[k], g, false));
+    grad[k] = rc_retain(x->grad);
+  }
+  rc_set_threads(saved);
+  CHECK(identical(loss[0], loss[1]) && identical(loss[0], loss[2]));
+  CHECK(identical(grad[0], grad[1]) && identical(grad[0], grad[2]));
+  double want = reference_ce(rc_f32(x), rc_i64(t), N, C, 1, -100, 0.1, RC_REDUCTION_MEAN, NULL);
+  CHECK_NEAR(rc_f32(loss[0])[0], want, 1e-5 * want);
+  for (int k = 0; k < 3; k++) rc_release(loss[k]), rc_release(grad[k]);
+  rc_release(x), rc_release(t), rc_release(g);
+}
+
+static void test_class_errors(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){2, 5}, 1.0), *out = NULL;
+  rc_tensor *bad = longs(1, (int64_t[]){2}, (int64_t[]){1, 5});
+  rc_tensor *neg = longs(1, (int64_t[]){2}, (int64_t[]){-1, 0});
+  rc_tensor *three = longs(1, (int64_t[]){3}, (int64_t[]){1, 2, 3});
+  rc_tensor *ft = tensor_of(1, (int64_t[]){2}, (float[]){1, 2});
+  rc_tensor *ok = longs(1, (int64_t[]){2}, (int64_t[]){1, 2});
+  rc_tensor *x0 = scalar_of(1);
+  CHECK_FAILS(rc_cross_entropy(&out, x, bad, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: target 5 out of range for 5 classes (expected 0..4, or "
+              "ignore_index -100)");
+  CHECK_FAILS(rc_cross_entropy(&out, x, neg, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: target -1 out of range for 5 classes");
+  CHECK_FAILS(rc_nll_loss(&out, x, bad, 0, RC_REDUCTION_MEAN),
+              "nll_loss: target 5 out of range for 5 classes (expected 0..4, or ignore_index 0)");
+  CHECK_FAILS(rc_cross_entropy(&out, x, three, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: target shape (3) does not match input shape (2,5) (expected "
+              "target shape (2))");
+  CHECK_FAILS(rc_nll_loss(&out, x, ft, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
+              "nll_loss: target must be int64 class ids, got float32");
+  CHECK_FAILS(rc_cross_entropy(&out, x, ok, RC_IGNORE_INDEX, 1.5, RC_REDUCTION_MEAN),
+              "cross_entropy: label_smoothing must be in [0, 1], got 1.5");
+  CHECK_FAILS(rc_cross_entropy(&out, x0, ok, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: input must be (C), (N,C) or (N,C,d...), got shape ()");
+  CHECK(out == NULL);
+  rc_reduction r = RC_REDUCTION_MEAN;
+  CHECK_OK(rc_reduction_from_name("x", "none", &r));
+  CHECK(r == RC_REDUCTION_NONE);
+  CHECK_FAILS(rc_reduction_from_name("cross_entropy", "avg", &r),
+              "cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'");
+  CHECK(!strcmp(rc_reduction_name(RC_REDUCTION_SUM), "sum"));
+  rc_release(x), rc_release(bad), rc_release(neg), rc_release(three), rc_release(ft),
+      rc_release(ok), rc_release(x0);
+}
+
+/* --- layer_norm ----------------------------------------------------------------------------- */
+
+typedef struct {
+  int k;
+  int64_t shape[RC_MAX_DIMS];
+  double eps;
+} ln_arg;
+
+static rc_status build_ln(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const ln_arg *a = arg;
+  return rcg_layer_norm(out, in[0], a->k, a->shape, in[1], in[2], a->eps);
+}
+
+static void test_layer_norm_values(void) {
+  /* row (1, 2, 3): mean 2, var 2/3, out = (x - 2) / sqrt(2/3 + eps) */
+  rc_tensor *x = tensor_of(2, (int64_t[]){2, 3}, (float[]){1, 2, 3, 4, 4, 4}), *out = NULL;
+  double r = 1 / sqrt(2.0 / 3 + 1e-5);
+  CHECK_OK(rc_layer_norm(&out, x, 1, (int64_t[]){3}, NULL, NULL, 1e-5));
+  CHECK(shape_is(out, 2, (int64_t[]){2, 3}));
+  CHECK_NEAR_VALUES(out, 1e-6, -r, 0, r, 0, 0, 0); /* a constant row normalizes to 0 */
+  rc_release(out);
+  rc_tensor *w = tensor_of(1, (int64_t[]){3}, (float[]){2, 1, -1});
+  rc_tensor *b = tensor_of(1, (int64_t[]){3}, (float[]){0.5f, 0, 1});
+  CHECK_OK(rc_layer_norm(&out, x, 1, (int64_t[]){3}, w, b, 1e-5));
+  CHECK_NEAR_VALUES(out, 1e-6, -2 * r + 0.5, 0, -r + 1, 0.5, 0, 1);
+  rc_release(out), rc_release(x), rc_release(w), rc_release(b);
+
+  /* over the last two dims of (2,2,3): each (2,3) block is one row; against a plain loop */
+  rc_tensor *y = rand_tensor(3, (int64_t[]){2, 2, 3}, 2.0);
+  CHECK_OK(rc_layer_norm(&out, y, 2, (int64_t[]){2, 3}, NULL, NULL, 1e-3));
+  double expect[12];
+  for (int row = 0; row < 2; row++) {
+    const float *v = rc_f32(y) + row * 6;
+    double m = 0, s = 0;
+    for (int i = 0; i < 6; i++) m += v[i] / 6.0;
+    for (int i = 0; i < 6; i++) s += (v[i] - m) * (v[i] - m) / 6.0;
+    for (int i = 0; i < 6; i++) expect[row * 6 + i] = (v[i] - m) / sqrt(s + 1e-3);
+  }
+  CHECK(values_near(out, 12, expect, 1e-5));
+  rc_release(out), rc_release(y);
+}
+
+static void test_layer_norm_grads(void) {
+  rc_tensor *x = rand_tensor(3, (int64_t[]){2, 3, 4}, 2.0);
+  rc_tensor *w = rand_tensor(2, (int64_t[]){3, 4}, 1.5);
+  rc_tensor *b = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  rc_tensor *w1 = rand_tensor(1, (int64_t[]){4}, 1.5), *b1 = rand_tensor(1, (int64_t[]){4}, 1.0);
+  ln_arg two = {2, {3, 4}, 1e-5}, one = {1, {4}, 1e-5};
+  gradcheck("layer_norm (3,4)", build_ln, 3, (rc_tensor *[]){x, w, b},
+            (bool[]){true, true, true}, &two, 1e-2);
+  gradcheck("layer_norm (4)", build_ln, 3, (rc_tensor *[]){x, w1, b1},
+            (bool[]){true, true, true}, &one, 1e-2);
+  gradcheck("layer_norm no affine", build_ln, 3, (rc_tensor *[]){x, NULL, NULL},
+            (bool[]){true, false, false}, &one, 1e-2);
+  gradcheck("layer_norm weight only", build_ln, 3, (rc_tensor *[]){x, w1, NULL},
+            (bool[]){false, true, false}, &one, 1e-2);
+  gradcheck("layer_norm bias only", build_ln, 3, (rc_tensor *[]){x, NULL, b1},
+            (bool[]){true, false, true}, &one, 1e-2);
+  /* dbias is the sum of g over rows; dweight that of g * xhat */
+  rc_tensor *out = NULL, *g = rand_tensor(3, (int64_t[]){2, 3, 4}, 1.0);
+  b1->requires_grad = true;
+  CHECK_OK(rcg_layer_norm(&out, x, 1, (int64_t[]){4}, w1, b1, 1e-5));
+  CHECK(out->grad_fn && !strcmp(out->grad_fn->name, "LayerNormBackward"));
+  CHECK_OK(rc_backward(out, g, false));
+  for (int i = 0; i < 4; i++) {
+    double s = 0;
+    for (int row = 0; row < 6; row++) s += rc_f32(g)[row * 4 + i];
+    CHECK_NEAR(rc_f32(b1->grad)[i], s, 1e-5);
+  }
+  rc_release(out), rc_release(g);
+  rc_release(x), rc_release(w), rc_release(b), rc_release(w1), rc_release(b1);
+}
+
+static void test_layer_norm_threads(void) {
+  const int64_t rows = 4096, cols = 64;
+  rc_tensor *x = rand_tensor(2, (int64_t[]){rows, cols}, 3.0);
+  rc_tensor *g = rand_tensor(2, (int64_t[]){rows, cols}, 1.0);
+  rc_tensor *w = rand_tensor(1, &cols, 1.0), *b = rand_tensor(1, &cols, 1.0);
+  int saved = rc_threads();
+  rc_tensor *o[3], *dx[3], *dw[3], *db[3];
+  for (int k = 0; k < 3; k++) {
+    rc_set_threads(k + 1);
+    rc_tensor *in[3] = {x, w, b};
+    for (int j = 0; j < 3; j++) {
+      rc_release(in[j]->grad);
+      in[j]->grad = NULL;
+      in[j]->requires_grad = true;
+    }
+    o[k] = NULL;
+    CHECK_OK(rcg_layer_norm(&o[k], x, 1, &cols, w, b, 1e-5));
+    CHECK_OK(rc_backward(o[k], g, false));
+    dx[k] = rc_retain(x->grad), dw[k] = rc_retain(w->grad), db[k] = rc_retain(b->grad);
+  }
+  rc_set_threads(saved);
+  for (int k = 1; k < 3; k++) {
+    CHECK(identical(o[0], o[k]));
+    CHECK(identical(dx[0], dx[k]));
+    CHECK(identical(dw[0], dw[k]));
+    CHECK(identical(db[0], db[k]));
+  }
+  double s = 0;
+  for (int64_t r = 0; r < rows; r++) s += rc_f32(g)[r * cols + 9];
+  CHECK_NEAR(rc_f32(db[0])[9], s, 1e-4);
+  for (int k = 0; k < 3; k++)
+    rc_release(o[k]), rc_release(dx[k]), rc_release(dw[k]), rc_release(db[k]);
+  rc_release(x), rc_release(g), rc_release(w), rc_release(b);
+}
+
+static void test_layer_norm_errors(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){2, 3}, 1.0), *out = NULL;
+  rc_tensor *w4 = rand_tensor(1, (int64_t[]){4}, 1.0);
+  rc_tensor *ix = longs(1, (int64_t[]){3}, (int64_t[]){1, 2, 3});
+  CHECK_FAILS(rc_layer_norm(&out, x, 1, (int64_t[]){4}, NULL, NULL, 1e-5),
+              "layer_norm: normalized_shape (4) does not match the last dims of input shape (2,3)");
+  CHECK_FAILS(rc_layer_norm(&out, x, 3, (int64_t[]){1, 2, 3}, NULL, NULL, 1e-5),
+              "layer_norm: normalized_shape must have 1..2 dims for input shape (2,3), got 3");
+  CHECK_FAILS(rc_layer_norm(&out, x, 1, (int64_t[]){3}, w4, NULL, 1e-5),
+              "layer_norm: weight shape (4) must equal normalized_shape (3)");
+  CHECK_FAILS(rc_layer_norm(&out, x, 1, (int64_t[]){3}, NULL, w4, 1e-5),
+              "layer_norm: bias shape (4) must equal normalized_shape (3)");
+  CHECK_FAILS(rc_layer_norm(&out, x, 1, (int64_t[]){3}, NULL, NULL, -1),
+              "layer_norm: eps must be finite and >= 0, got -1");
+  CHECK_FAILS(rc_layer_norm(&out, x, 1, (int64_t[]){3}, ix, NULL, 1e-5),
+              "layer_norm: weight must be float32, got int64");
+  CHECK(out == NULL);
+  rc_release(x), rc_release(w4), rc_release(ix);
+}
+
+/* A saved input changed in place before backward is caught, not silently used. */
+static void test_saved_versions(void) {
+  rc_tensor *w = rand_tensor(2, (int64_t[]){4, 2}, 1.0), *out = NULL, *g = NULL;
+  rc_tensor *ids = longs(1, (int64_t[]){2}, (int64_t[]){1, 3});
+  w->requires_grad = true;
+  CHECK_OK(rcg_embedding(&out, w, ids, RC_NO_PADDING));
+  rc_i64(ids)[0] = 2;
+  rc_bump_version(ids);
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 2, out->shape, 1.0));
+  CHECK_FAILS(rc_backward(out, g, false),
+              "a value EmbeddingBackward saved for its gradient was changed");
+  rc_release(out), rc_release(g), rc_release(w), rc_release(ids);
+}
+
+int main(void) {
+  test_embedding_forward();
+  test_embedding_grad();
+  test_embedding_threads();
+  test_embedding_errors();
+  test_dropout_identity();
+  test_dropout_values();
+  test_dropout_grad();
+  test_dropout_errors();
+  test_mse();
+  test_loss_threads();
+  test_bce();
+  test_bce_extreme();
+  test_cross_entropy_values();
+  test_cross_entropy_ignore();
+  test_class_grads();
+  test_cross_entropy_extreme();
+  test_cross_entropy_threads();
+  test_class_errors();
+  test_layer_norm_values();
+  test_layer_norm_grads();
+  test_layer_norm_threads();
+  test_layer_norm_errors();
+  test_saved_versions();
+  return check_summary("nn_ops");
+}
