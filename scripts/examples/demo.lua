@@ -46,8 +46,10 @@ for step = 1, opts.steps do
     print(string.format("step %4d  loss %.5f", step, loss))
   end
 end
-print("true weights:   ", w_true:view(d))
-print("learned weights:", w:view(d))
+print("true weights:")
+print(w_true:view(d))
+print("learned weights:")
+print(w:view(d))
 
 local a, b = recur.rand(1024, 1024), recur.rand(1024, 1024)
 recur.matmul(a, b)
