@@ -3,32 +3,20 @@
    error into a Lua error. */
 #include "lrecur.h"
 
-static int l_matmul(lua_State *L) {
+/* product(a, b) for the two tensors at args 1 and 2. */
+static int product(lua_State *L,
+                   rc_status (*op)(rc_tensor **, const rc_tensor *, const rc_tensor *)) {
   rc_tensor *a = rcl_check_tensor(L, 1);
   rc_tensor *b = rcl_check_tensor(L, 2);
   rc_tensor *out = NULL;
-  RCL_CHECK(L, rcg_matmul(&out, a, b));
+  RCL_CHECK(L, op(&out, a, b));
   rcl_push_tensor(L, out);
   return 1;
 }
 
-static int l_bmm(lua_State *L) {
-  rc_tensor *a = rcl_check_tensor(L, 1);
-  rc_tensor *b = rcl_check_tensor(L, 2);
-  rc_tensor *out = NULL;
-  RCL_CHECK(L, rcg_bmm(&out, a, b));
-  rcl_push_tensor(L, out);
-  return 1;
-}
-
-static int l_dot(lua_State *L) {
-  rc_tensor *a = rcl_check_tensor(L, 1);
-  rc_tensor *b = rcl_check_tensor(L, 2);
-  rc_tensor *out = NULL;
-  RCL_CHECK(L, rcg_dot(&out, a, b));
-  rcl_push_tensor(L, out);
-  return 1;
-}
+static int l_matmul(lua_State *L) { return product(L, rcg_matmul); }
+static int l_bmm(lua_State *L) { return product(L, rcg_bmm); }
+static int l_dot(lua_State *L) { return product(L, rcg_dot); }
 
 /* addmm(c, a, b[, opts]) with opts {beta = 1, alpha = 1}, as torch.addmm. */
 static int l_addmm(lua_State *L) {

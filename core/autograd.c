@@ -102,6 +102,14 @@ rc_status rc_record(rc_node **node, rc_tensor *out, const char *name, rc_backwar
   return RC_OK;
 }
 
+rc_status rc_record_finish(rc_status st, rc_tensor **out) {
+  if (st) {
+    rc_release(*out);
+    *out = NULL;
+  }
+  return st;
+}
+
 static void drop_saved(rc_node *node) {
   for (int i = 0; i < node->nsaved; i++) {
     rc_release(node->saved[i]);

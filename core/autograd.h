@@ -71,6 +71,17 @@ rc_status rc_record(rc_node **node, rc_tensor *out, const char *name, rc_backwar
                     int n, const rc_tensor *const *inputs, int nsaved,
                     const rc_tensor *const *saved);
 
+/* Finish an rcg_ op: when recording failed (st != RC_OK), release the op's output *out and
+   pass the failure on, so a failed call leaves nothing behind. */
+rc_status rc_record_finish(rc_status st, rc_tensor **out);
+
+/* In backward functions (and forwards) that chain raw ops with an `rc_status st` and a
+   `done:` label for clean-up: jump there on the first failure. */
+#define RC_TRY(call)              \
+  do {                            \
+    if ((st = (call))) goto done; \
+  } while (0)
+
 /* In-place writes: refuse one on a leaf that requires grad while grad mode is on (its
    gradient would be wrong), and bump the storage version so saved values are checked. */
 rc_status rc_inplace_check(const char *fn, rc_tensor *t);

@@ -4,12 +4,6 @@
 #include "grad.h"
 #include "random.h"
 
-/* t = f(x): each backward below is a few raw ops; this keeps their error paths short. */
-#define TRY(call)                 \
-  do {                            \
-    if ((st = (call))) goto done; \
-  } while (0)
-
 /* g reduced to input j's shape, stored as its gradient. */
 static rc_status give(rc_node *n, int j, rc_tensor *g, rc_tensor **grad_inputs) {
   return rc_sum_to_shape(&grad_inputs[j], g, n->inputs[j].ndim, n->inputs[j].shape);
@@ -29,56 +23,56 @@ static rc_status binary_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
       break;
     case RC_SUB:
       ga = rc_retain(g);
-      if (need_b) TRY(rc_unary(&gb, RC_NEG, g));
+      if (need_b) RC_TRY(rc_unary(&gb, RC_NEG, g));
       break;
     case RC_MUL:
-      if (need_a) TRY(rc_binary(&ga, RC_MUL, g, b));
-      if (need_b) TRY(rc_binary(&gb, RC_MUL, g, a));
+      if (need_a) RC_TRY(rc_binary(&ga, RC_MUL, g, b));
+      if (need_b) RC_TRY(rc_binary(&gb, RC_MUL, g, a));
       break;
     case RC_DIV: /* d/da = g / b, d/db = -g * out / b */
-      if (need_a) TRY(rc_binary(&ga, RC_DIV, g, b));
+      if (need_a) RC_TRY(rc_binary(&ga, RC_DIV, g, b));
       if (need_b) {
-        TRY(rc_binary(&t1, RC_MUL, g, out));
-        TRY(rc_binary(&t2, RC_DIV, t1, b));
-        TRY(rc_unary(&gb, RC_NEG, t2));
+        RC_TRY(rc_binary(&t1, RC_MUL, g, out));
+        RC_TRY(rc_binary(&t2, RC_DIV, t1, b));
+        RC_TRY(rc_unary(&gb, RC_NEG, t2));
       }
       break;
     case RC_POW: /* d/da = g * b * a^(b-1), d/db = g * out * log(a) */
       if (need_a) {
-        TRY(rc_binary_scalar(&t1, RC_SUB, b, 1.0));
-        TRY(rc_binary(&t2, RC_POW, a, t1));
+        RC_TRY(rc_binary_scalar(&t1, RC_SUB, b, 1.0));
+        RC_TRY(rc_binary(&t2, RC_POW, a, t1));
         rc_release(t1), t1 = NULL;
-        TRY(rc_binary(&t1, RC_MUL, t2, b));
-        TRY(rc_binary(&ga, RC_MUL, t1, g));
+        RC_TRY(rc_binary(&t1, RC_MUL, t2, b));
+        RC_TRY(rc_binary(&ga, RC_MUL, t1, g));
         rc_release(t1), rc_release(t2), t1 = t2 = NULL;
       }
       if (need_b) {
-        TRY(rc_unary(&t1, RC_LOG, a));
-        TRY(rc_binary(&t2, RC_MUL, t1, out));
-        TRY(rc_binary(&gb, RC_MUL, t2, g));
+        RC_TRY(rc_unary(&t1, RC_LOG, a));
+        RC_TRY(rc_binary(&t2, RC_MUL, t1, out));
+        RC_TRY(rc_binary(&gb, RC_MUL, t2, g));
       }
       break;
     case RC_MAXIMUM:
     case RC_MINIMUM: { /* the gradient goes to the winner; a tie splits it, as PyTorch */
       rc_tensor *wins = NULL, *ties = NULL;
-      TRY(rc_binary(&wins, n->i[0] == RC_MAXIMUM ? RC_GT : RC_LT, a, b));
+      RC_TRY(rc_binary(&wins, n->i[0] == RC_MAXIMUM ? RC_GT : RC_LT, a, b));
       if ((st = rc_binary(&ties, RC_EQ, a, b))) { rc_release(wins); goto done; }
       st = rc_binary_scalar_(ties, RC_MUL, 0.5);
       if (!st) st = rc_binary(&t1, RC_ADD, wins, ties); /* share of a */
       rc_release(wins), rc_release(ties);
       if (st) goto done;
-      if (need_a) TRY(rc_binary(&ga, RC_MUL, g, t1));
+      if (need_a) RC_TRY(rc_binary(&ga, RC_MUL, g, t1));
       if (need_b) {
-        TRY(rc_scalar_binary(&t2, RC_SUB, 1.0, t1));
-        TRY(rc_binary(&gb, RC_MUL, g, t2));
+        RC_TRY(rc_scalar_binary(&t2, RC_SUB, 1.0, t1));
+        RC_TRY(rc_binary(&gb, RC_MUL, g, t2));
       }
       break;
     }
     default: /* comparisons are never recorded */
       break;
   }
-  if (need_a && ga) TRY(give(n, 0, ga, gin));
-  if (need_b && gb) TRY(give(n, 1, gb, gin));
+  if (need_a && ga) RC_TRY(give(n, 0, ga, gin));
+  if (need_b && gb) RC_TRY(give(n, 1, gb, gin));
 done:
   rc_release(ga), rc_release(gb), rc_release(t1), rc_release(t2);
   return st;
@@ -92,15 +86,6 @@ static const char *binary_name(rc_binop op) {
   return differentiable(op) ? names[op] : "?";
 }
 
-/* Record, or release *out and fail. */
-static rc_status finish(rc_status st, rc_tensor **out) {
-  if (st) {
-    rc_release(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 rc_status rcg_binary(rc_tensor **out, rc_binop op, const rc_tensor *a, const rc_tensor *b) {
   rc_status st = rc_binary(out, op, a, b);
   if (st || !differentiable(op)) return st;
@@ -111,7 +96,7 @@ rc_status rcg_binary(rc_tensor **out, rc_binop op, const rc_tensor *a, const rc_
   rc_node *node;
   st = rc_record(&node, *out, binary_name(op), binary_backward, 2, in, 3, saved);
   if (node) node->i[0] = op;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- with a number: out = a op s (i[1] = 0) or s op a (i[1] = 1) ----------------------
@@ -128,48 +113,48 @@ static rc_status scalar_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
       ga = rc_retain(g);
       break;
     case RC_SUB:
-      if (scalar_first) TRY(rc_unary(&ga, RC_NEG, g));
+      if (scalar_first) RC_TRY(rc_unary(&ga, RC_NEG, g));
       else ga = rc_retain(g);
       break;
     case RC_MUL:
-      TRY(rc_binary_scalar(&ga, RC_MUL, g, s));
+      RC_TRY(rc_binary_scalar(&ga, RC_MUL, g, s));
       break;
     case RC_DIV:
       if (!scalar_first) { /* a / s */
-        TRY(rc_binary_scalar(&ga, RC_DIV, g, s));
+        RC_TRY(rc_binary_scalar(&ga, RC_DIV, g, s));
       } else { /* s / a: -g * out / a */
-        TRY(rc_binary(&t1, RC_MUL, g, out));
-        TRY(rc_binary(&t2, RC_DIV, t1, a));
-        TRY(rc_unary(&ga, RC_NEG, t2));
+        RC_TRY(rc_binary(&t1, RC_MUL, g, out));
+        RC_TRY(rc_binary(&t2, RC_DIV, t1, a));
+        RC_TRY(rc_unary(&ga, RC_NEG, t2));
       }
       break;
     case RC_POW:
       if (!scalar_first) { /* a^s: g * s * a^(s-1) */
         if (s == 0) break; /* a^0 is constant */
-        TRY(rc_binary_scalar(&t1, RC_POW, a, s - 1));
-        TRY(rc_binary_scalar_(t1, RC_MUL, s));
-        TRY(rc_binary(&ga, RC_MUL, g, t1));
+        RC_TRY(rc_binary_scalar(&t1, RC_POW, a, s - 1));
+        RC_TRY(rc_binary_scalar_(t1, RC_MUL, s));
+        RC_TRY(rc_binary(&ga, RC_MUL, g, t1));
       } else { /* s^a: g * out * log(s) */
-        TRY(rc_binary_scalar(&t1, RC_MUL, out, log(s)));
-        TRY(rc_binary(&ga, RC_MUL, g, t1));
+        RC_TRY(rc_binary_scalar(&t1, RC_MUL, out, log(s)));
+        RC_TRY(rc_binary(&ga, RC_MUL, g, t1));
       }
       break;
     case RC_MAXIMUM:
     case RC_MINIMUM: {
       rc_tensor *ties = NULL;
-      TRY(rc_binary_scalar(&t1, n->i[0] == RC_MAXIMUM ? RC_GT : RC_LT, a, s));
-      TRY(rc_binary_scalar(&ties, RC_EQ, a, s));
+      RC_TRY(rc_binary_scalar(&t1, n->i[0] == RC_MAXIMUM ? RC_GT : RC_LT, a, s));
+      RC_TRY(rc_binary_scalar(&ties, RC_EQ, a, s));
       st = rc_binary_scalar_(ties, RC_MUL, 0.5);
       if (!st) st = rc_binary_(t1, RC_ADD, ties);
       rc_release(ties);
       if (st) goto done;
-      TRY(rc_binary(&ga, RC_MUL, g, t1));
+      RC_TRY(rc_binary(&ga, RC_MUL, g, t1));
       break;
     }
     default:
       break;
   }
-  if (ga) TRY(give(n, 0, ga, gin));
+  if (ga) RC_TRY(give(n, 0, ga, gin));
 done:
   rc_release(ga), rc_release(t1), rc_release(t2);
   return st;
@@ -183,7 +168,7 @@ static rc_status record_scalar(rc_status st, rc_tensor **out, rc_binop op, const
   rc_node *node;
   st = rc_record(&node, *out, binary_name(op), scalar_backward, 1, in, 2, saved);
   if (node) node->i[0] = op, node->i[1] = scalar_first, node->f[0] = s;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 rc_status rcg_binary_scalar(rc_tensor **out, rc_binop op, const rc_tensor *a, double s) {
@@ -201,45 +186,45 @@ static rc_status unary_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   switch ((rc_unop)n->i[0]) {
-    case RC_NEG: TRY(rc_unary(&ga, RC_NEG, g)); break;
-    case RC_ABS: TRY(rc_unary(&t, RC_SIGN, a)); break;
+    case RC_NEG: RC_TRY(rc_unary(&ga, RC_NEG, g)); break;
+    case RC_ABS: RC_TRY(rc_unary(&t, RC_SIGN, a)); break;
     case RC_EXP: t = rc_retain(out); break;
-    case RC_LOG: TRY(rc_binary(&ga, RC_DIV, g, a)); break;
+    case RC_LOG: RC_TRY(rc_binary(&ga, RC_DIV, g, a)); break;
     case RC_SQRT: /* g / (2 out) */
-      TRY(rc_binary_scalar(&t, RC_MUL, out, 2.0));
-      TRY(rc_binary(&ga, RC_DIV, g, t));
+      RC_TRY(rc_binary_scalar(&t, RC_MUL, out, 2.0));
+      RC_TRY(rc_binary(&ga, RC_DIV, g, t));
       break;
     case RC_TANH: /* 1 - out^2 */
-      TRY(rc_binary(&t, RC_MUL, out, out));
-      TRY(rc_scalar_binary(&ga, RC_SUB, 1.0, t));
+      RC_TRY(rc_binary(&t, RC_MUL, out, out));
+      RC_TRY(rc_scalar_binary(&ga, RC_SUB, 1.0, t));
       rc_release(t);
       t = ga, ga = NULL;
       break;
     case RC_SIGMOID: /* out (1 - out) */
-      TRY(rc_scalar_binary(&t, RC_SUB, 1.0, out));
-      TRY(rc_binary_(t, RC_MUL, out));
+      RC_TRY(rc_scalar_binary(&t, RC_SUB, 1.0, out));
+      RC_TRY(rc_binary_(t, RC_MUL, out));
       break;
-    case RC_RELU: TRY(rc_binary_scalar(&t, RC_GT, a, 0.0)); break;
-    case RC_SIN: TRY(rc_unary(&t, RC_COS, a)); break;
+    case RC_RELU: RC_TRY(rc_binary_scalar(&t, RC_GT, a, 0.0)); break;
+    case RC_SIN: RC_TRY(rc_unary(&t, RC_COS, a)); break;
     case RC_COS:
-      TRY(rc_unary(&t, RC_SIN, a));
-      TRY(rc_unary_(t, RC_NEG));
+      RC_TRY(rc_unary(&t, RC_SIN, a));
+      RC_TRY(rc_unary_(t, RC_NEG));
       break;
     case RC_RECIPROCAL: /* -out^2 */
-      TRY(rc_binary(&t, RC_MUL, out, out));
-      TRY(rc_unary_(t, RC_NEG));
+      RC_TRY(rc_binary(&t, RC_MUL, out, out));
+      RC_TRY(rc_unary_(t, RC_NEG));
       break;
-    case RC_SQUARE: TRY(rc_binary_scalar(&t, RC_MUL, a, 2.0)); break;
+    case RC_SQUARE: RC_TRY(rc_binary_scalar(&t, RC_MUL, a, 2.0)); break;
     case RC_LOG1P: /* g / (1 + a) */
-      TRY(rc_binary_scalar(&t, RC_ADD, a, 1.0));
-      TRY(rc_binary(&ga, RC_DIV, g, t));
+      RC_TRY(rc_binary_scalar(&t, RC_ADD, a, 1.0));
+      RC_TRY(rc_binary(&ga, RC_DIV, g, t));
       break;
     default: /* floor, ceil, round, sign: zero almost everywhere */
-      TRY(rc_full(&ga, RC_FLOAT32, g->ndim, g->shape, 0.0));
+      RC_TRY(rc_full(&ga, RC_FLOAT32, g->ndim, g->shape, 0.0));
       break;
   }
-  if (!ga && t) TRY(rc_binary(&ga, RC_MUL, g, t));
-  if (ga) TRY(give(n, 0, ga, gin));
+  if (!ga && t) RC_TRY(rc_binary(&ga, RC_MUL, g, t));
+  if (ga) RC_TRY(give(n, 0, ga, gin));
 done:
   rc_release(ga), rc_release(t);
   return st;
@@ -264,7 +249,7 @@ rc_status rcg_unary(rc_tensor **out, rc_unop op, const rc_tensor *a) {
   rc_node *node;
   st = rc_record(&node, *out, unary_name(op), unary_backward, 1, in, 2, saved);
   if (node) node->i[0] = op;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- clamp: the gradient passes where lo <= a <= hi ----------------------------------
@@ -273,18 +258,18 @@ static rc_status clamp_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
   rc_tensor *g = gout[0], *a = n->saved[0], *inside = NULL, *t = NULL, *ga = NULL;
   rc_status st = RC_OK;
   if (!g) return RC_OK;
-  TRY(rc_full(&inside, RC_FLOAT32, a->ndim, a->shape, 1.0));
+  RC_TRY(rc_full(&inside, RC_FLOAT32, a->ndim, a->shape, 1.0));
   if (!isnan(n->f[0])) {
-    TRY(rc_binary_scalar(&t, RC_GE, a, n->f[0]));
-    TRY(rc_binary_(inside, RC_MUL, t));
+    RC_TRY(rc_binary_scalar(&t, RC_GE, a, n->f[0]));
+    RC_TRY(rc_binary_(inside, RC_MUL, t));
     rc_release(t), t = NULL;
   }
   if (!isnan(n->f[1])) {
-    TRY(rc_binary_scalar(&t, RC_LE, a, n->f[1]));
-    TRY(rc_binary_(inside, RC_MUL, t));
+    RC_TRY(rc_binary_scalar(&t, RC_LE, a, n->f[1]));
+    RC_TRY(rc_binary_(inside, RC_MUL, t));
   }
-  TRY(rc_binary(&ga, RC_MUL, g, inside));
-  TRY(give(n, 0, ga, gin));
+  RC_TRY(rc_binary(&ga, RC_MUL, g, inside));
+  RC_TRY(give(n, 0, ga, gin));
 done:
   rc_release(inside), rc_release(t), rc_release(ga);
   return st;
@@ -297,7 +282,7 @@ rc_status rcg_clamp(rc_tensor **out, const rc_tensor *a, double lo, double hi) {
   rc_node *node;
   st = rc_record(&node, *out, "ClampBackward", clamp_backward, 1, in, 1, saved);
   if (node) node->f[0] = lo, node->f[1] = hi;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- where(cond, a, b) and masked_fill(a, mask, v) ------------------------------------
@@ -306,14 +291,14 @@ static rc_status where_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
   rc_tensor *g = gout[0], *cond = n->saved[0], *zeros = NULL, *ga = NULL, *gb = NULL;
   rc_status st = RC_OK;
   if (!g) return RC_OK;
-  TRY(rc_full(&zeros, RC_FLOAT32, 0, NULL, 0.0));
+  RC_TRY(rc_full(&zeros, RC_FLOAT32, 0, NULL, 0.0));
   if (n->inputs[1].needs_grad) {
-    TRY(rc_where(&ga, cond, g, zeros));
-    TRY(give(n, 1, ga, gin));
+    RC_TRY(rc_where(&ga, cond, g, zeros));
+    RC_TRY(give(n, 1, ga, gin));
   }
   if (n->inputs[2].needs_grad) {
-    TRY(rc_where(&gb, cond, zeros, g));
-    TRY(give(n, 2, gb, gin));
+    RC_TRY(rc_where(&gb, cond, zeros, g));
+    RC_TRY(give(n, 2, gb, gin));
   }
 done:
   rc_release(zeros), rc_release(ga), rc_release(gb);
@@ -326,7 +311,7 @@ rc_status rcg_where(rc_tensor **out, const rc_tensor *cond, const rc_tensor *a,
   if (st) return st;
   const rc_tensor *in[3] = {NULL, a, b}, *saved[1] = {cond};
   rc_node *node;
-  return finish(rc_record(&node, *out, "WhereBackward", where_backward, 3, in, 1, saved), out);
+  return rc_record_finish(rc_record(&node, *out, "WhereBackward", where_backward, 3, in, 1, saved), out);
 }
 
 static rc_status masked_fill_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **gin) {
@@ -344,7 +329,7 @@ rc_status rcg_masked_fill(rc_tensor **out, const rc_tensor *a, const rc_tensor *
   if (st) return st;
   const rc_tensor *in[1] = {a}, *saved[1] = {mask};
   rc_node *node;
-  return finish(rc_record(&node, *out, "MaskedFillBackward", masked_fill_backward, 1, in, 1,
+  return rc_record_finish(rc_record(&node, *out, "MaskedFillBackward", masked_fill_backward, 1, in, 1,
                           saved), out);
 }
 

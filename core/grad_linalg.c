@@ -2,21 +2,6 @@
    products (g @ b^T and a^T @ g) over transposed views, never copies of the operands. */
 #include "grad.h"
 
-/* Each backward below is a few raw ops; this keeps their error paths short. */
-#define TRY(call)                 \
-  do {                            \
-    if ((st = (call))) goto done; \
-  } while (0)
-
-/* Record, or release *out and fail. */
-static rc_status finish(rc_status st, rc_tensor **out) {
-  if (st) {
-    rc_release(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 /* out = x @ y^T over their last two dims; y^T is a view, so rc_gemm reads y transposed. */
 static rc_status matmul_bt(rc_tensor **out, const rc_tensor *x, const rc_tensor *y) {
   rc_tensor *yt = NULL;
@@ -76,26 +61,26 @@ static rc_status matmul_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (ea->ndim == 1 && eb->ndim == 1) { /* dot: g is 0-d */
-    if (ea->needs_grad) TRY(rc_binary(&gin[0], RC_MUL, g, b));
-    if (eb->needs_grad) TRY(rc_binary(&gin[1], RC_MUL, g, a));
+    if (ea->needs_grad) RC_TRY(rc_binary(&gin[0], RC_MUL, g, b));
+    if (eb->needs_grad) RC_TRY(rc_binary(&gin[1], RC_MUL, g, a));
     goto done;
   }
   /* g with the dropped dim back: (..., m) -> (..., 1, m) for a 1-D a, (..., n) -> (..., n, 1)
      for a 1-D b. */
   if (ea->ndim == 1)
-    TRY(rc_unsqueeze(&gm, g, g->ndim - 1));
+    RC_TRY(rc_unsqueeze(&gm, g, g->ndim - 1));
   else if (eb->ndim == 1)
-    TRY(rc_unsqueeze(&gm, g, g->ndim));
+    RC_TRY(rc_unsqueeze(&gm, g, g->ndim));
   else
     gm = rc_retain(g);
   if (ea->needs_grad) { /* g (..., n, m) @ b^T (..., m, k) -> (..., n, k) */
-    TRY(promote(&bm, b, false));
-    TRY(matmul_bt(&t, gm, bm));
-    TRY(give(&gin[0], t, ea, true));
+    RC_TRY(promote(&bm, b, false));
+    RC_TRY(matmul_bt(&t, gm, bm));
+    RC_TRY(give(&gin[0], t, ea, true));
     rc_release(t), t = NULL;
   }
   if (eb->needs_grad) {
-    TRY(promote(&am, a, true));
+    RC_TRY(promote(&am, a, true));
     if (eb->ndim <= 2 && am->ndim > 2) {
       /* b has no batch dims, so its gradient sums a^T @ g over all of a's batch: one GEMM
          of a's rows, (k, B*n) @ (B*n, m), instead of B products and a sum. Reshape copies
@@ -103,13 +88,13 @@ static rc_status matmul_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
       int64_t rows = 1, k = am->shape[am->ndim - 1], m = gm->shape[gm->ndim - 1];
       for (int d = 0; d < am->ndim - 1; d++) rows *= am->shape[d];
       int64_t ashape[2] = {rows, k}, gshape[2] = {rows, m};
-      TRY(rc_reshape(&a2, am, 2, ashape));
-      TRY(rc_reshape(&g2, gm, 2, gshape));
-      TRY(matmul_at(&t, a2, g2));
+      RC_TRY(rc_reshape(&a2, am, 2, ashape));
+      RC_TRY(rc_reshape(&g2, gm, 2, gshape));
+      RC_TRY(matmul_at(&t, a2, g2));
     } else { /* a^T (..., k, n) @ g (..., n, m) -> (..., k, m) */
-      TRY(matmul_at(&t, am, gm));
+      RC_TRY(matmul_at(&t, am, gm));
     }
-    TRY(give(&gin[1], t, eb, false));
+    RC_TRY(give(&gin[1], t, eb, false));
   }
 done:
   rc_release(am), rc_release(bm), rc_release(gm), rc_release(t), rc_release(a2);
@@ -131,7 +116,7 @@ static rc_status record_product(rc_tensor **out, const char *name, rc_backward_f
   const rc_tensor *in[2] = {a, b};
   const rc_tensor *saved[2] = {b->requires_grad ? a : NULL, a->requires_grad ? b : NULL};
   rc_node *node;
-  return finish(rc_record(&node, *out, name, backward, 2, in, 2, saved), out);
+  return rc_record_finish(rc_record(&node, *out, name, backward, 2, in, 2, saved), out);
 }
 
 rc_status rcg_matmul(rc_tensor **out, const rc_tensor *a, const rc_tensor *b) {
@@ -183,19 +168,19 @@ static rc_status addmm_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (ec->needs_grad) {
-    TRY(rc_sum_to_shape(&t, g, ec->ndim, ec->shape)); /* may be g itself: scale a copy */
+    RC_TRY(rc_sum_to_shape(&t, g, ec->ndim, ec->shape)); /* may be g itself: scale a copy */
     if (beta == 1.0)
       gin[0] = t, t = NULL;
     else
-      TRY(rc_binary_scalar(&gin[0], RC_MUL, t, beta));
+      RC_TRY(rc_binary_scalar(&gin[0], RC_MUL, t, beta));
   }
   if (n->inputs[1].needs_grad) {
-    TRY(matmul_bt(&gin[1], g, b));
-    TRY(scale_(gin[1], alpha));
+    RC_TRY(matmul_bt(&gin[1], g, b));
+    RC_TRY(scale_(gin[1], alpha));
   }
   if (n->inputs[2].needs_grad) {
-    TRY(matmul_at(&gin[2], a, g));
-    TRY(scale_(gin[2], alpha));
+    RC_TRY(matmul_at(&gin[2], a, g));
+    RC_TRY(scale_(gin[2], alpha));
   }
 done:
   rc_release(t);
@@ -211,5 +196,5 @@ rc_status rcg_addmm(rc_tensor **out, const rc_tensor *c, const rc_tensor *a,
   rc_node *node;
   st = rc_record(&node, *out, "AddmmBackward", addmm_backward, 3, in, 2, saved);
   if (node) node->f[0] = beta, node->f[1] = alpha;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }

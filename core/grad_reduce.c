@@ -3,21 +3,6 @@
 #include <math.h>
 #include "grad.h"
 
-/* Each backward below is a few raw ops; this keeps their error paths short. */
-#define TRY(call)                 \
-  do {                            \
-    if ((st = (call))) goto done; \
-  } while (0)
-
-/* Record, or release *out and fail. */
-static rc_status finish(rc_status st, rc_tensor **out) {
-  if (st) {
-    rc_release(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 /* An input with no elements gets an empty gradient straight away: the in-place steps below
    are refused on an empty tensor whose strides look expanded (stride 0 next to a size 0). */
 static bool no_elements(const rc_edge *e) {
@@ -62,9 +47,9 @@ static rc_status spread(rc_tensor **out, rc_tensor *t, const rc_edge *e) {
 static rc_status share_evenly(rc_tensor **out, rc_tensor *mask, rc_tensor *gk, int dim) {
   rc_tensor *count = NULL, *part = NULL;
   rc_status st;
-  TRY(rc_reduce(&count, RC_SUM, mask, dim, true));
-  TRY(rc_binary(&part, RC_DIV, gk, count)); /* small: one value per slice */
-  TRY(rc_binary(out, RC_MUL, mask, part));
+  RC_TRY(rc_reduce(&count, RC_SUM, mask, dim, true));
+  RC_TRY(rc_binary(&part, RC_DIV, gk, count)); /* small: one value per slice */
+  RC_TRY(rc_binary(out, RC_MUL, mask, part));
 done:
   rc_release(count), rc_release(part);
   return st;
@@ -75,9 +60,9 @@ done:
 static rc_status extreme_mask(rc_tensor **out, rc_tensor *x, rc_tensor *mk) {
   rc_tensor *nan = NULL;
   rc_status st;
-  TRY(rc_binary(out, RC_EQ, x, mk));
-  TRY(rc_binary(&nan, RC_NE, x, x));
-  TRY(rc_binary_(*out, RC_ADD, nan));
+  RC_TRY(rc_binary(out, RC_EQ, x, mk));
+  RC_TRY(rc_binary(&nan, RC_NE, x, x));
+  RC_TRY(rc_binary_(*out, RC_ADD, nan));
 done:
   rc_release(nan);
   if (st) rc_release(*out), *out = NULL;
@@ -97,18 +82,18 @@ done:
 static rc_status prod_factor(rc_tensor **out, rc_tensor *a, int dim) {
   rc_tensor *zero = NULL, *a1 = NULL, *p1 = NULL, *nz = NULL, *c = NULL, *t = NULL;
   rc_status st;
-  TRY(rc_binary_scalar(&zero, RC_EQ, a, 0.0));
-  TRY(rc_masked_fill(&a1, a, zero, 1.0));
-  TRY(rc_reduce(&p1, RC_PROD, a1, dim, true)); /* product of the non-zeros, per slice */
-  TRY(rc_reduce(&nz, RC_SUM, zero, dim, true)); /* zeros per slice */
-  TRY(rc_binary(out, RC_DIV, p1, a1));
-  TRY(rc_binary_scalar(&c, RC_EQ, nz, 0.0));
-  TRY(rc_binary_(*out, RC_MUL, c)); /* slices without zeros keep prod / a_i */
+  RC_TRY(rc_binary_scalar(&zero, RC_EQ, a, 0.0));
+  RC_TRY(rc_masked_fill(&a1, a, zero, 1.0));
+  RC_TRY(rc_reduce(&p1, RC_PROD, a1, dim, true)); /* product of the non-zeros, per slice */
+  RC_TRY(rc_reduce(&nz, RC_SUM, zero, dim, true)); /* zeros per slice */
+  RC_TRY(rc_binary(out, RC_DIV, p1, a1));
+  RC_TRY(rc_binary_scalar(&c, RC_EQ, nz, 0.0));
+  RC_TRY(rc_binary_(*out, RC_MUL, c)); /* slices without zeros keep prod / a_i */
   rc_release(c), c = NULL;
-  TRY(rc_binary_scalar(&c, RC_EQ, nz, 1.0));
-  TRY(rc_binary(&t, RC_MUL, zero, c));
-  TRY(rc_binary_(t, RC_MUL, p1));
-  TRY(rc_binary_(*out, RC_ADD, t)); /* slices with one zero: the others' product there */
+  RC_TRY(rc_binary_scalar(&c, RC_EQ, nz, 1.0));
+  RC_TRY(rc_binary(&t, RC_MUL, zero, c));
+  RC_TRY(rc_binary_(t, RC_MUL, p1));
+  RC_TRY(rc_binary_(*out, RC_ADD, t)); /* slices with one zero: the others' product there */
 done:
   rc_release(zero), rc_release(a1), rc_release(p1), rc_release(nz), rc_release(c), rc_release(t);
   if (st) rc_release(*out), *out = NULL;
@@ -123,24 +108,24 @@ static rc_status reduce_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (no_elements(&n->inputs[0])) return empty_grad(n, gin);
-  TRY(keep(&gk, g, dim, keepdim));
+  RC_TRY(keep(&gk, g, dim, keepdim));
   switch ((rc_reduce_op)n->i[2]) {
   case RC_SUM: /* every element gets g: (kept) -> a's shape */
-    TRY(spread(&gin[0], gk, &n->inputs[0]));
+    RC_TRY(spread(&gin[0], gk, &n->inputs[0]));
     break;
   case RC_MEAN:
-    TRY(rc_binary_scalar(&t, RC_DIV, gk, n->f[0]));
-    TRY(spread(&gin[0], t, &n->inputs[0]));
+    RC_TRY(rc_binary_scalar(&t, RC_DIV, gk, n->f[0]));
+    RC_TRY(spread(&gin[0], t, &n->inputs[0]));
     break;
   case RC_PROD:
-    TRY(prod_factor(&t, a, dim));
-    TRY(rc_binary(&gin[0], RC_MUL, t, gk));
+    RC_TRY(prod_factor(&t, a, dim));
+    RC_TRY(rc_binary(&gin[0], RC_MUL, t, gk));
     break;
   case RC_MAX:
   case RC_MIN:
-    TRY(keep(&ok, out, dim, keepdim));
-    TRY(extreme_mask(&t, a, ok));
-    TRY(share_evenly(&gin[0], t, gk, dim));
+    RC_TRY(keep(&ok, out, dim, keepdim));
+    RC_TRY(extreme_mask(&t, a, ok));
+    RC_TRY(share_evenly(&gin[0], t, gk, dim));
     break;
   }
 done:
@@ -174,7 +159,7 @@ rc_status rcg_reduce(rc_tensor **out, rc_reduce_op op, const rc_tensor *a, int d
     node->i[2] = op;
     node->f[0] = (double)(node->i[0] == RC_ALL_DIMS ? rc_numel(a) : a->shape[node->i[0]]);
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- max/min along a dim, with indices ------------------------------------------------------
@@ -193,10 +178,10 @@ static rc_status max_dim_backward(rc_node *n, rc_tensor *const *gout, rc_tensor 
     gin[0] = rc_retain(g);
     return RC_OK;
   }
-  TRY(keep(&gk, g, dim, keepdim));
-  TRY(keep(&ik, idx, dim, keepdim));
-  TRY(rc_full(&ga, RC_FLOAT32, n->inputs[0].ndim, n->inputs[0].shape, 0.0));
-  TRY(rc_scatter_add_(ga, dim, ik, gk));
+  RC_TRY(keep(&gk, g, dim, keepdim));
+  RC_TRY(keep(&ik, idx, dim, keepdim));
+  RC_TRY(rc_full(&ga, RC_FLOAT32, n->inputs[0].ndim, n->inputs[0].shape, 0.0));
+  RC_TRY(rc_scatter_add_(ga, dim, ik, gk));
   gin[0] = ga, ga = NULL;
 done:
   rc_release(gk), rc_release(ik), rc_release(ga);
@@ -243,40 +228,40 @@ static rc_status norm_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **g
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (no_elements(&n->inputs[0])) return empty_grad(n, gin);
-  TRY(keep(&gk, g, dim, keepdim));
-  if (out) TRY(keep(&ok, out, dim, keepdim));
+  RC_TRY(keep(&gk, g, dim, keepdim));
+  if (out) RC_TRY(keep(&ok, out, dim, keepdim));
   if (p == 0) {
-    TRY(rc_full(&gin[0], RC_FLOAT32, n->inputs[0].ndim, n->inputs[0].shape, 0.0));
+    RC_TRY(rc_full(&gin[0], RC_FLOAT32, n->inputs[0].ndim, n->inputs[0].shape, 0.0));
   } else if (p == 1) {
-    TRY(rc_unary(&t, RC_SIGN, a));
-    TRY(rc_binary(&gin[0], RC_MUL, t, gk));
+    RC_TRY(rc_unary(&t, RC_SIGN, a));
+    RC_TRY(rc_binary(&gin[0], RC_MUL, t, gk));
   } else if (isinf(p)) {
-    TRY(rc_unary(&u, RC_ABS, a));
-    TRY(extreme_mask(&t, u, ok));
-    TRY(share_evenly(&scale, t, gk, dim)); /* mask * g / count */
+    RC_TRY(rc_unary(&u, RC_ABS, a));
+    RC_TRY(extreme_mask(&t, u, ok));
+    RC_TRY(share_evenly(&scale, t, gk, dim)); /* mask * g / count */
     rc_release(u), u = NULL;
-    TRY(rc_unary(&u, RC_SIGN, a));
-    TRY(rc_binary(&gin[0], RC_MUL, scale, u));
+    RC_TRY(rc_unary(&u, RC_SIGN, a));
+    RC_TRY(rc_binary(&gin[0], RC_MUL, scale, u));
   } else {
     /* scale = g / out^(p-1) per slice, 0 where the norm is 0; then times a's own factor. */
     if (p == 2) {
-      TRY(rc_binary(&scale, RC_DIV, gk, ok));
+      RC_TRY(rc_binary(&scale, RC_DIV, gk, ok));
     } else {
-      TRY(rc_binary_scalar(&u, RC_POW, ok, p - 1));
-      TRY(rc_binary(&scale, RC_DIV, gk, u));
+      RC_TRY(rc_binary_scalar(&u, RC_POW, ok, p - 1));
+      RC_TRY(rc_binary(&scale, RC_DIV, gk, u));
       rc_release(u), u = NULL;
     }
-    TRY(rc_binary_scalar(&u, RC_EQ, ok, 0.0));
-    TRY(rc_masked_fill_(scale, u, 0.0));
+    RC_TRY(rc_binary_scalar(&u, RC_EQ, ok, 0.0));
+    RC_TRY(rc_masked_fill_(scale, u, 0.0));
     if (p == 2) {
-      TRY(rc_binary(&gin[0], RC_MUL, a, scale));
+      RC_TRY(rc_binary(&gin[0], RC_MUL, a, scale));
     } else {
-      TRY(rc_unary(&t, RC_ABS, a));
-      TRY(rc_binary_scalar_(t, RC_POW, p - 1));
+      RC_TRY(rc_unary(&t, RC_ABS, a));
+      RC_TRY(rc_binary_scalar_(t, RC_POW, p - 1));
       rc_release(u), u = NULL;
-      TRY(rc_unary(&u, RC_SIGN, a));
-      TRY(rc_binary_(t, RC_MUL, u));
-      TRY(rc_binary(&gin[0], RC_MUL, t, scale));
+      RC_TRY(rc_unary(&u, RC_SIGN, a));
+      RC_TRY(rc_binary_(t, RC_MUL, u));
+      RC_TRY(rc_binary(&gin[0], RC_MUL, t, scale));
     }
   }
 done:
@@ -297,7 +282,7 @@ rc_status rcg_norm(rc_tensor **out, const rc_tensor *a, double p, int dim, bool 
     node->i[0] = reduced_dim(a, dim);
     node->i[1] = keepdim;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- logsumexp: a (...) -> out = log sum exp(a) over dim; d/da = g * exp(a - out), the
@@ -310,11 +295,11 @@ static rc_status logsumexp_backward(rc_node *n, rc_tensor *const *gout, rc_tenso
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (no_elements(&n->inputs[0])) return empty_grad(n, gin);
-  TRY(keep(&gk, g, dim, keepdim));
-  TRY(keep(&ok, out, dim, keepdim));
-  TRY(rc_binary(&t, RC_SUB, a, ok));
-  TRY(rc_unary_(t, RC_EXP));
-  TRY(rc_binary_(t, RC_MUL, gk));
+  RC_TRY(keep(&gk, g, dim, keepdim));
+  RC_TRY(keep(&ok, out, dim, keepdim));
+  RC_TRY(rc_binary(&t, RC_SUB, a, ok));
+  RC_TRY(rc_unary_(t, RC_EXP));
+  RC_TRY(rc_binary_(t, RC_MUL, gk));
   gin[0] = t, t = NULL;
 done:
   rc_release(gk), rc_release(ok), rc_release(t);
@@ -328,7 +313,7 @@ rc_status rcg_logsumexp(rc_tensor **out, const rc_tensor *a, int dim, bool keepd
   rc_node *node;
   st = rc_record(&node, *out, "LogsumexpBackward", logsumexp_backward, 1, in, 2, saved);
   if (node) node->i[0] = reduced_dim(a, dim), node->i[1] = keepdim;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- softmax: a (...) -> y (...), normalised along dim. d/da = y * (g - sum(g * y, dim)).
@@ -338,10 +323,10 @@ static rc_status softmax_backward(rc_node *n, rc_tensor *const *gout, rc_tensor 
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (no_elements(&n->inputs[0])) return empty_grad(n, gin);
-  TRY(rc_binary(&gy, RC_MUL, g, y));
-  TRY(rc_reduce(&s, RC_SUM, gy, (int)n->i[0], true));
-  TRY(rc_binary(&t, RC_SUB, g, s));
-  TRY(rc_binary_(t, RC_MUL, y));
+  RC_TRY(rc_binary(&gy, RC_MUL, g, y));
+  RC_TRY(rc_reduce(&s, RC_SUM, gy, (int)n->i[0], true));
+  RC_TRY(rc_binary(&t, RC_SUB, g, s));
+  RC_TRY(rc_binary_(t, RC_MUL, y));
   gin[0] = t, t = NULL;
 done:
   rc_release(gy), rc_release(s), rc_release(t);
@@ -355,7 +340,7 @@ rc_status rcg_softmax(rc_tensor **out, const rc_tensor *a, int dim) {
   rc_node *node;
   st = rc_record(&node, *out, "SoftmaxBackward", softmax_backward, 1, in, 1, saved);
   if (node) node->i[0] = reduced_dim(a, dim);
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- log_softmax: a (...) -> y = a - logsumexp(a, dim). d/da = g - exp(y) * sum(g, dim).
@@ -365,10 +350,10 @@ static rc_status log_softmax_backward(rc_node *n, rc_tensor *const *gout, rc_ten
   rc_status st = RC_OK;
   if (!g) return RC_OK;
   if (no_elements(&n->inputs[0])) return empty_grad(n, gin);
-  TRY(rc_reduce(&s, RC_SUM, g, (int)n->i[0], true));
-  TRY(rc_unary(&t, RC_EXP, y));
-  TRY(rc_binary_(t, RC_MUL, s));
-  TRY(rc_binary(&gin[0], RC_SUB, g, t));
+  RC_TRY(rc_reduce(&s, RC_SUM, g, (int)n->i[0], true));
+  RC_TRY(rc_unary(&t, RC_EXP, y));
+  RC_TRY(rc_binary_(t, RC_MUL, s));
+  RC_TRY(rc_binary(&gin[0], RC_SUB, g, t));
 done:
   rc_release(s), rc_release(t);
   return st;
@@ -381,5 +366,5 @@ rc_status rcg_log_softmax(rc_tensor **out, const rc_tensor *a, int dim) {
   rc_node *node;
   st = rc_record(&node, *out, "LogSoftmaxBackward", log_softmax_backward, 1, in, 1, saved);
   if (node) node->i[0] = reduced_dim(a, dim);
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }

@@ -5,21 +5,6 @@
 #include "loop.h"
 #include "runtime.h"
 
-/* Each backward below is a few raw ops; this keeps their error paths short. */
-#define TRY(call)                 \
-  do {                            \
-    if ((st = (call))) goto done; \
-  } while (0)
-
-/* Record, or release *out and fail. */
-static rc_status finish(rc_status st, rc_tensor **out) {
-  if (st) {
-    rc_release(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 /* The usual recording of a one-input op that saves nothing. */
 static rc_status record1(rc_node **node, rc_tensor *out, const char *name, rc_backward_fn fn,
                          const rc_tensor *t) {
@@ -43,7 +28,7 @@ static rc_status reshape_backward(rc_node *n, rc_tensor *const *gout, rc_tensor 
 static rc_status reshaped(rc_status st, rc_tensor **out, const rc_tensor *t, const char *name) {
   if (st) return st;
   rc_node *node;
-  return finish(record1(&node, *out, name, reshape_backward, t), out);
+  return rc_record_finish(record1(&node, *out, name, reshape_backward, t), out);
 }
 
 rc_status rcg_view(rc_tensor **out, const rc_tensor *t, int ndim, const int64_t *shape) {
@@ -80,7 +65,7 @@ rc_status rcg_transpose(rc_tensor **out, const rc_tensor *t, int dim0, int dim1)
   rc_node *node;
   st = record1(&node, *out, "TransposeBackward", transpose_backward, t);
   if (node) node->i[0] = dim0, node->i[1] = dim1;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- permute: out dim d is t's dim dims[d] ------------------------------------------------
@@ -103,7 +88,7 @@ rc_status rcg_permute(rc_tensor **out, const rc_tensor *t, int ndim, const int *
     rc_norm_dim("permute", &src, t->ndim); /* cannot fail: the permute above took it */
     node->i[d] = src;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- narrow and select: a part of t ---------------------------------------------------------
@@ -116,12 +101,12 @@ static rc_status part_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **g
   rc_tensor *z = NULL, *part = NULL;
   rc_status st = RC_OK;
   if (!gout[0]) return RC_OK;
-  TRY(zeros_like_input(&z, n, 0));
+  RC_TRY(zeros_like_input(&z, n, 0));
   if (is_select)
-    TRY(rc_select(&part, z, (int)n->i[0], n->i[1]));
+    RC_TRY(rc_select(&part, z, (int)n->i[0], n->i[1]));
   else
-    TRY(rc_narrow(&part, z, (int)n->i[0], n->i[1], n->i[2]));
-  TRY(rc_copy_(part, gout[0]));
+    RC_TRY(rc_narrow(&part, z, (int)n->i[0], n->i[1], n->i[2]));
+  RC_TRY(rc_copy_(part, gout[0]));
   gin[0] = z;
   z = NULL;
 done:
@@ -144,7 +129,7 @@ rc_status rcg_narrow(rc_tensor **out, const rc_tensor *t, int dim, int64_t start
   rc_node *node;
   st = record1(&node, *out, "NarrowBackward", narrow_backward, t);
   if (node) node->i[0] = dim, node->i[1] = start, node->i[2] = length;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 rc_status rcg_select(rc_tensor **out, const rc_tensor *t, int dim, int64_t index) {
@@ -153,7 +138,7 @@ rc_status rcg_select(rc_tensor **out, const rc_tensor *t, int dim, int64_t index
   rc_node *node;
   st = record1(&node, *out, "SelectBackward", select_backward, t);
   if (node) node->i[0] = dim, node->i[1] = index;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- expand: t (3,1) -> (2,3,4), new leading dims and size-1 dims repeated -----------------
@@ -168,7 +153,7 @@ rc_status rcg_expand(rc_tensor **out, const rc_tensor *t, int ndim, const int64_
   rc_status st = rc_expand(out, t, ndim, shape);
   if (st) return st;
   rc_node *node;
-  return finish(record1(&node, *out, "ExpandBackward", expand_backward, t), out);
+  return rc_record_finish(record1(&node, *out, "ExpandBackward", expand_backward, t), out);
 }
 
 /* --- contiguous, clone, to_dtype: the same values, copied ---------------------------------
@@ -182,14 +167,14 @@ rc_status rcg_contiguous(rc_tensor **out, const rc_tensor *t) {
   rc_status st = rc_contiguous(out, t);
   if (st || *out == t) return st; /* already contiguous: t itself, with its own history */
   rc_node *node;
-  return finish(record1(&node, *out, "ContiguousBackward", identity_backward, t), out);
+  return rc_record_finish(record1(&node, *out, "ContiguousBackward", identity_backward, t), out);
 }
 
 rc_status rcg_clone(rc_tensor **out, const rc_tensor *t) {
   rc_status st = rc_clone(out, t);
   if (st) return st;
   rc_node *node;
-  return finish(record1(&node, *out, "CloneBackward", identity_backward, t), out);
+  return rc_record_finish(record1(&node, *out, "CloneBackward", identity_backward, t), out);
 }
 
 /* Only float32 -> float32 carries a gradient: rc_record skips an int64 result, and an int64
@@ -198,7 +183,7 @@ rc_status rcg_to_dtype(rc_tensor **out, const rc_tensor *t, rc_dtype dtype) {
   rc_status st = rc_to_dtype(out, t, dtype);
   if (st || t->dtype != RC_FLOAT32) return st;
   rc_node *node;
-  return finish(record1(&node, *out, "ToDtypeBackward", identity_backward, t), out);
+  return rc_record_finish(record1(&node, *out, "ToDtypeBackward", identity_backward, t), out);
 }
 
 /* --- index_select: a (.., N, ..), index (K) -> out (.., K, ..), out slice k = a slice index[k]
@@ -233,9 +218,9 @@ static rc_status index_select_backward(rc_node *n, rc_tensor *const *gout, rc_te
   if (!gout[0]) return RC_OK;
   int dim = (int)n->i[0];
   const rc_edge *e = &n->inputs[0];
-  TRY(zeros_like_input(&z, n, 0));
-  TRY(rc_contiguous(&gc, gout[0]));
-  TRY(rc_contiguous(&ic, n->saved[0]));
+  RC_TRY(zeros_like_input(&z, n, 0));
+  RC_TRY(rc_contiguous(&gc, gout[0]));
+  RC_TRY(rc_contiguous(&ic, n->saved[0]));
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < e->ndim; d++) {
     if (d < dim) outer *= e->shape[d];
@@ -260,7 +245,7 @@ rc_status rcg_index_select(rc_tensor **out, const rc_tensor *a, int dim,
     rc_norm_dim("index_select", &dim, a->ndim); /* cannot fail: the op above took it */
     node->i[0] = dim;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- gather: a (..), index (..) -> out shaped like index, out[..i..] = a[..index[..i..]..]
@@ -270,8 +255,8 @@ static rc_status gather_backward(rc_node *n, rc_tensor *const *gout, rc_tensor *
   rc_tensor *z = NULL;
   rc_status st = RC_OK;
   if (!gout[0]) return RC_OK;
-  TRY(zeros_like_input(&z, n, 0));
-  TRY(rc_scatter_add_(z, (int)n->i[0], n->saved[0], gout[0]));
+  RC_TRY(zeros_like_input(&z, n, 0));
+  RC_TRY(rc_scatter_add_(z, (int)n->i[0], n->saved[0], gout[0]));
   gin[0] = z;
   z = NULL;
 done:
@@ -286,7 +271,7 @@ rc_status rcg_gather(rc_tensor **out, const rc_tensor *a, int dim, const rc_tens
   rc_node *node;
   st = rc_record(&node, *out, "GatherBackward", gather_backward, 1, in, 1, saved);
   if (node) node->i[0] = dim;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- scatter_add: out = a with src[..i..] added at a[..index[..i..]..] ---------------------
@@ -301,7 +286,7 @@ static rc_status scatter_add_backward(rc_node *n, rc_tensor *const *gout, rc_ten
   if (!g) return RC_OK;
   if (n->inputs[0].needs_grad) gin[0] = rc_retain(g);
   if (!es->needs_grad) return RC_OK;
-  TRY(rc_gather(&gathered, g, (int)n->i[0], index));
+  RC_TRY(rc_gather(&gathered, g, (int)n->i[0], index));
   bool same = true;
   for (int d = 0; d < es->ndim; d++) same = same && es->shape[d] == index->shape[d];
   if (same) {
@@ -309,14 +294,14 @@ static rc_status scatter_add_backward(rc_node *n, rc_tensor *const *gout, rc_ten
     gathered = NULL;
     goto done;
   }
-  TRY(zeros_like_input(&z, n, 1));
+  RC_TRY(zeros_like_input(&z, n, 1));
   part = rc_retain(z);
   for (int d = 0; d < es->ndim; d++) { /* the leading corner of src that index covers */
-    TRY(rc_narrow(&next, part, d, 0, index->shape[d]));
+    RC_TRY(rc_narrow(&next, part, d, 0, index->shape[d]));
     rc_release(part);
     part = next, next = NULL;
   }
-  TRY(rc_copy_(part, gathered));
+  RC_TRY(rc_copy_(part, gathered));
   gin[1] = z;
   z = NULL;
 done:
@@ -332,7 +317,7 @@ rc_status rcg_scatter_add(rc_tensor **out, const rc_tensor *a, int dim, const rc
   rc_node *node;
   st = rc_record(&node, *out, "ScatterAddBackward", scatter_add_backward, 2, in, 1, saved);
   if (node) node->i[0] = dim;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- cat: n tensors (.., n_j, ..) -> (.., sum n_j, ..) ----------------------------------------
@@ -347,10 +332,10 @@ static rc_status cat_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **gi
   for (int j = 0; j < n->ninputs; j++) {
     const rc_edge *e = &n->inputs[j];
     if (e->ndim != g->ndim) { /* a skipped (0) tensor */
-      if (e->needs_grad) TRY(rc_full(&gin[j], RC_FLOAT32, 1, e->shape, 0.0));
+      if (e->needs_grad) RC_TRY(rc_full(&gin[j], RC_FLOAT32, 1, e->shape, 0.0));
       continue;
     }
-    if (e->needs_grad) TRY(rc_narrow(&gin[j], g, dim, at, e->shape[dim]));
+    if (e->needs_grad) RC_TRY(rc_narrow(&gin[j], g, dim, at, e->shape[dim]));
     at += e->shape[dim];
   }
 done:
@@ -366,7 +351,7 @@ rc_status rcg_cat(rc_tensor **out, int n, const rc_tensor *const *ts, int dim) {
     rc_norm_dim("cat", &dim, (*out)->ndim); /* cannot fail: the cat above took it */
     node->i[0] = dim;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- stack: n tensors (S) -> (.., n, ..) with the new dim at dim ------------------------------
@@ -375,7 +360,7 @@ static rc_status stack_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
   rc_status st = RC_OK;
   if (!gout[0]) return RC_OK;
   for (int j = 0; j < n->ninputs; j++)
-    if (n->inputs[j].needs_grad) TRY(rc_select(&gin[j], gout[0], (int)n->i[0], j));
+    if (n->inputs[j].needs_grad) RC_TRY(rc_select(&gin[j], gout[0], (int)n->i[0], j));
 done:
   return st;
 }
@@ -389,7 +374,7 @@ rc_status rcg_stack(rc_tensor **out, int n, const rc_tensor *const *ts, int dim)
     rc_norm_dim("stack", &dim, (*out)->ndim); /* cannot fail: the stack above took it */
     node->i[0] = dim;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- split, split_sizes, chunk: a (.., L, ..) -> pieces (.., s_k, ..), sum s_k = L, views of a
@@ -410,9 +395,9 @@ static rc_status split_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **
     int64_t shape[RC_MAX_DIMS];
     for (int d = 0; d < e->ndim; d++) shape[d] = e->shape[d];
     shape[dim] = sizes[k];
-    TRY(rc_full(&parts[k], RC_FLOAT32, e->ndim, shape, 0.0));
+    RC_TRY(rc_full(&parts[k], RC_FLOAT32, e->ndim, shape, 0.0));
   }
-  TRY(rc_cat(&gin[0], count, (const rc_tensor *const *)parts, dim));
+  RC_TRY(rc_cat(&gin[0], count, (const rc_tensor *const *)parts, dim));
 done:
   for (int k = 0; k < count; k++) rc_release(parts[k]);
   free(parts);

@@ -80,15 +80,6 @@ static rc_status make_scale(grad_scale *s, rc_tensor **gc, const rc_tensor *g,
   return RC_OK;
 }
 
-/* Release *out and fail, or keep it. */
-static rc_status finish(rc_status st, rc_tensor **out) {
-  if (st) {
-    rc_release(*out);
-    *out = NULL;
-  }
-  return st;
-}
-
 /* --- elementwise losses: per-chunk kernels, summed in a fixed order ----------------------- */
 
 /* Elements are cut into chunks of a fixed size whatever the thread count; each chunk's sum is
@@ -223,7 +214,7 @@ rc_status rcg_mse_loss(rc_tensor **out, const rc_tensor *input, const rc_tensor 
   rc_node *node;
   st = rc_record(&node, *out, "MseLossBackward", mse_backward, 2, in, 2, saved);
   if (node) node->i[0] = reduction;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- binary_cross_entropy_with_logits ---------------------------------------------------
@@ -344,7 +335,7 @@ rc_status rcg_binary_cross_entropy_with_logits(rc_tensor **out, const rc_tensor 
                  saved);
   rc_release(pwc);
   if (node) node->i[0] = reduction;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- class losses: cross_entropy and nll_loss ------------------------------------------
@@ -612,7 +603,7 @@ rc_status rcg_cross_entropy(rc_tensor **out, const rc_tensor *logits, const rc_t
     node->i[0] = reduction, node->i[1] = ignore_index, node->i[2] = count;
     node->f[0] = label_smoothing;
   }
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
 
 /* --- nll_loss ----------------------------------------------------------------------------
@@ -691,5 +682,5 @@ rc_status rcg_nll_loss(rc_tensor **out, const rc_tensor *log_probs, const rc_ten
   rc_node *node;
   st = rc_record(&node, *out, "NllLossBackward", nll_backward, 1, in, 1, saved);
   if (node) node->i[0] = reduction, node->i[1] = ignore_index, node->i[2] = count;
-  return finish(st, out);
+  return rc_record_finish(st, out);
 }
