@@ -14,5 +14,6 @@
 #include "grad.h"
 #include "optim.h"
 #include "nn_ops.h"
+#include "safetensors.h"
 
 #endif

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 PACKAGES="cmake gcc make pkg-config lua5.4 liblua5.4-dev libblis-openmp-dev libblis4-openmp
-          libedit-dev lua-busted tmux"
+          libedit-dev libcjson-dev lua-busted tmux"
 
 missing=()
 for p in $PACKAGES; do
