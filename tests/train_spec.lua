@@ -49,21 +49,33 @@ describe("an MLP learns XOR", function()
 end)
 
 describe("a linear model learns a regression", function()
-  it("recovers y = 3 x1 - 2 x2 + 1 with Adam and MSELoss", function()
-    recur.manual_seed(11)
-    local x = recur.randn(256, 2)
-    local y = x:matmul(recur.tensor{ { 3 }, { -2 } }) + 1 + recur.randn(256, 1) * 0.01
-    local model = nn.Linear(2, 1)
-    local opt = optim.Adam(model:parameters(), { lr = 0.05 })
-    local loss
-    for _ = 1, 500 do
-      opt:zero_grad()
-      loss = nn.functional.mse_loss(model(x), y)
-      loss:backward()
-      opt:step()
-    end
-    assert.is_true(loss:item() < 1e-3, "final loss " .. loss:item())
-    local w, b = model.weight:totable()[1], model.bias:item()
-    assert.is_true(math.abs(w[1] - 3) < 0.02 and math.abs(w[2] + 2) < 0.02 and math.abs(b - 1) < 0.02)
-  end)
+  -- y = 3 x1 - 2 x2 + 1 plus a little noise: each optimizer must recover the coefficients.
+  local optimizers = {
+    SGD = function(p) return optim.SGD(p, { lr = 0.1, momentum = 0.9 }) end,
+    ["SGD nesterov"] = function(p) return optim.SGD(p, { lr = 0.1, momentum = 0.9, nesterov = true }) end,
+    Adam = function(p) return optim.Adam(p, { lr = 0.05 }) end,
+    AdamW = function(p) return optim.AdamW(p, { lr = 0.05, weight_decay = 0 }) end,
+    RMSprop = function(p) return optim.RMSprop(p, { lr = 0.01 }) end,
+    Adagrad = function(p) return optim.Adagrad(p, { lr = 0.5 }) end,
+  }
+  for name, make in pairs(optimizers) do
+    it("with " .. name .. " and MSELoss", function()
+      recur.manual_seed(11)
+      local x = recur.randn(256, 2)
+      local y = x:matmul(recur.tensor{ { 3 }, { -2 } }) + 1 + recur.randn(256, 1) * 0.01
+      local model = nn.Linear(2, 1)
+      local opt = make(model:parameters())
+      local loss
+      for _ = 1, 500 do
+        opt:zero_grad()
+        loss = nn.functional.mse_loss(model(x), y)
+        loss:backward()
+        opt:step()
+      end
+      assert.is_true(loss:item() < 1e-3, name .. ": final loss " .. loss:item())
+      local w, b = model.weight:totable()[1], model.bias:item()
+      assert.is_true(math.abs(w[1] - 3) < 0.02 and math.abs(w[2] + 2) < 0.02 and math.abs(b - 1) < 0.02,
+        string.format("%s: w = (%.4f, %.4f), b = %.4f", name, w[1], w[2], b))
+    end)
+  end
 end)
