@@ -15,11 +15,12 @@ const char *rc_dtype_name(rc_dtype dtype) { return dtype == RC_INT64 ? "int64" :
 
 static rc_status storage_new(rc_storage **out, size_t nbytes) {
   rc_storage *s = malloc(sizeof *s);
-  if (!s) return rc_fail(RC_ERR_NOMEM, "out of memory allocating a storage header");
+  if (!s) return rc_fail(RC_ERR_NOMEM, "empty: out of memory allocating a storage header");
   s->data = rc_block_alloc(nbytes);
   if (!s->data) {
     free(s);
-    return rc_fail(RC_ERR_NOMEM, "out of memory allocating %zu bytes of tensor storage", nbytes);
+    return rc_fail(RC_ERR_NOMEM, "empty: out of memory: %zu bytes (%.1f GiB) of tensor storage "
+                                 "could not be allocated", nbytes, (double)nbytes / (1 << 30));
   }
   s->nbytes = nbytes;
   s->refcount = 1;
@@ -48,7 +49,7 @@ rc_status rc_empty(rc_tensor **out, rc_dtype dtype, int ndim, const int64_t *sha
     n *= shape[d];
   }
   rc_tensor *t = calloc(1, sizeof *t);
-  if (!t) return rc_fail(RC_ERR_NOMEM, "out of memory allocating a tensor");
+  if (!t) return rc_fail(RC_ERR_NOMEM, "empty: out of memory allocating a tensor");
   rc_status st = storage_new(&t->storage, (size_t)n * rc_dtype_size(dtype));
   if (st) {
     free(t);
@@ -74,7 +75,7 @@ rc_status rc_empty_like(rc_tensor **out, const rc_tensor *like, rc_dtype dtype) 
 rc_status rc_view_of(rc_tensor **out, const rc_tensor *src, int ndim, const int64_t *shape,
                      const int64_t *stride, int64_t offset) {
   rc_tensor *t = calloc(1, sizeof *t);
-  if (!t) return rc_fail(RC_ERR_NOMEM, "out of memory allocating a tensor view");
+  if (!t) return rc_fail(RC_ERR_NOMEM, "view: out of memory allocating a tensor view");
   t->dtype = src->dtype;
   t->ndim = ndim;
   memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);

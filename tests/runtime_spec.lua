@@ -69,3 +69,11 @@ describe("tensor memory", function()
     assert.is_true(grown_mb < 200, string.format("RSS grew by %.0f MB", grown_mb))
   end)
 end)
+
+describe("out of memory", function()
+  it("is an error that says how much was asked for, not a crash", function()
+    assert.has_error(function() recur.zeros(100000, 100000, 100) end,
+      "recur.empty: out of memory: 4000000000000 bytes (3725.3 GiB) of tensor storage could not be allocated")
+    assert.are.equal(3, recur.ones(3):sum():item()) -- and recur goes on working
+  end)
+end)
