@@ -109,6 +109,7 @@ int luaopen_recur(lua_State *L) {
   rcl_open_optim(L);
   rcl_open_nn(L);
   rcl_open_io(L);
+  rcl_open_rnn(L);
 
   lua_getfield(L, LUA_REGISTRYINDEX, methods_key);
   lua_setfield(L, -2, "Tensor"); /* recur.Tensor: the methods, so Lua code can add more */

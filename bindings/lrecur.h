@@ -63,6 +63,7 @@ void rcl_open_autograd(lua_State *L);
 void rcl_open_optim(lua_State *L);
 void rcl_open_nn(lua_State *L);
 void rcl_open_io(lua_State *L);
+void rcl_open_rnn(lua_State *L);
 
 /* t.grad, t.requires_grad, t.is_leaf, t.grad_fn: pushes the value and returns 1, or 0 when
    key is not a property. The setter handles t.requires_grad = b and t.grad = g | nil. */

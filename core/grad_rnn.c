@@ -106,7 +106,7 @@ fail:
   return st;
 }
 
-/* --- the layer ---------------------------------------------------------------------------------- */
+/* --- the layer -------------------------------------------------------------------------------- */
 
 rc_status rcg_rnn(rc_tensor **out, rc_tensor **h_n, rc_tensor **c_n, const rc_rnn_config *cfg,
                   const rc_tensor *x, const rc_tensor *h0, const rc_tensor *c0,
@@ -149,7 +149,7 @@ fail:
   return st;
 }
 
-/* --- the cell ----------------------------------------------------------------------------------- */
+/* --- the cell --------------------------------------------------------------------------------- */
 
 static const char *cell_name(rc_rnn_mode mode) {
   return mode == RC_LSTM ? "lstm_cell" : mode == RC_GRU ? "gru_cell" : "rnn_cell";
@@ -235,14 +235,14 @@ static rc_status cell_prepare(cell_call *k, const char *fn, rc_rnn_mode mode,
                               const rc_tensor *x, const rc_tensor *hx, const rc_tensor *cx,
                               const rc_tensor *const *weights, int nw) {
   rc_rnn_config cfg;
-  rc_status st = cell_check(fn, mode, x, hx, cx, weights[0], weights[1], nw == 4 ? weights[2] : NULL,
-                            nw == 4 ? weights[3] : NULL, &cfg);
+  const rc_tensor *b_ih = nw == 4 ? weights[2] : NULL, *b_hh = nw == 4 ? weights[3] : NULL;
+  rc_status st = cell_check(fn, mode, x, hx, cx, weights[0], weights[1], b_ih, b_hh, &cfg);
   if (st) return st;
   if ((st = as_3d(&k->x3, x)) || (st = as_3d(&k->h3, hx)) || (st = as_3d(&k->c3, cx))) return st;
   if ((st = rc_rnn_plan_new(&k->plan, fn, &cfg, k->x3, k->h3, k->c3, NULL, nw, weights))) return st;
   int64_t B = k->x3->shape[1], H = cfg.hidden_size, shape[3] = {1, B, H};
-  if ((st = rc_empty(&k->out, RC_FLOAT32, 3, shape)) || (st = rc_empty(&k->h_n, RC_FLOAT32, 3, shape)))
-    return st;
+  if ((st = rc_empty(&k->out, RC_FLOAT32, 3, shape))) return st;
+  if ((st = rc_empty(&k->h_n, RC_FLOAT32, 3, shape))) return st;
   if (mode == RC_LSTM && (st = rc_empty(&k->c_n, RC_FLOAT32, 3, shape))) return st;
   /* Results shaped like the input's batch: (B,H) or (H). */
   int64_t rshape[2] = {B, H}, rstride[2] = {H, 1};

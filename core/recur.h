@@ -15,5 +15,6 @@
 #include "optim.h"
 #include "nn_ops.h"
 #include "safetensors.h"
+#include "rnn.h"
 
 #endif

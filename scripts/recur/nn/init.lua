@@ -17,6 +17,7 @@ local nn = {
 }
 for name, cls in pairs(activation) do nn[name] = cls end
 for name, cls in pairs(loss) do nn[name] = cls end
+for name, cls in pairs(require "recur.nn.rnn") do nn[name] = cls end
 
 -- Gradient clipping lives in recur.clip (it is about gradients, not layers); re-exported here
 -- under PyTorch's names (torch.nn.utils.clip_grad_norm_).
