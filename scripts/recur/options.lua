@@ -7,8 +7,8 @@ M.NONE = setmetatable({}, { __tostring = function() return "none" end })
 
 --- opts (may be nil) checked against defaults: returns a new table with every default
 --- filled in. Unknown keys raise "<fn>: unknown option 'x' (expected a, b or c)".
---- Errors of recur's Lua library carry no "file:line:" prefix, like those from its C half:
---- the message names the function, and the traceback shows where it was called.
+--- Errors raised by recur's Lua library carry no "file:line:" prefix of the library's own
+--- files: the message names the function, and the traceback shows where it was called.
 function M.check(fn, opts, defaults)
   if opts ~= nil and type(opts) ~= "table" then
     error(string.format("%s: options must be a table, got %s", fn, type(opts)), 0)

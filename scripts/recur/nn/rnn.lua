@@ -24,7 +24,14 @@ end
 -- A lengths argument as an int64 tensor: a tensor as it is, or a Lua list of integers.
 local function as_lengths(fn, lengths)
   if lengths == nil or recur.is_tensor(lengths) then return lengths end
-  if type(lengths) == "table" then return recur.tensor(lengths, { dtype = "int64" }) end
+  if type(lengths) == "table" then
+    for i, v in ipairs(lengths) do
+      if math.type(v) ~= "integer" then
+        error(string.format("%s: lengths must be integers, got %s at position %d", fn, tostring(v), i), 0)
+      end
+    end
+    return recur.tensor(lengths, { dtype = "int64" })
+  end
   error(string.format("%s: lengths must be an int64 tensor or a list of integers, got %s", fn, type(lengths)), 0)
 end
 
@@ -79,7 +86,9 @@ local function layer_class(name, mode_of)
     local h0, c0
     if self.mode == "LSTM" then
       if state ~= nil then
-        if type(state) ~= "table" or recur.is_tensor(state) then
+        -- Both or neither, as PyTorch: a half-given state would silently become zeros.
+        if type(state) ~= "table" or recur.is_tensor(state) or not recur.is_tensor(state[1])
+            or not recur.is_tensor(state[2]) or #state ~= 2 then
           error(fn .. ": the state must be a table {h0, c0} (or nil for zeros)", 0)
         end
         h0, c0 = state[1], state[2]
