@@ -235,7 +235,7 @@ describe("datasets loaders on the fake cache", function()
     write(path, '[{"text":"x","class":1} {"text":"y"}]')
     local err = error_of(function() datasets.sentiment({ sources = { "imdb" } }) end)
     write(path, good)
-    assert.are.equal("datasets.sentiment: " .. path .. ": expected ',' or ']' at byte 25", err)
+    assert.are.equal("datasets.sentiment: " .. path .. " is not valid JSON (error near byte 24)", err)
   end)
 
   it("reads CMUdict words, variants and phonemes", function()

@@ -352,103 +352,12 @@ function M.verify(key)
   return true
 end
 
--- --- a small JSON reader (the sentiment fixtures are JSON arrays) ------------------------------
-
-local json_escapes = { ['"'] = '"', ["\\"] = "\\", ["/"] = "/", b = "\b", f = "\f", n = "\n", r = "\r", t = "\t" }
+-- --- JSON (the sentiment fixtures are JSON arrays): recur's one JSON reader, cJSON in C ----
 
 local function json_decode(fn, s, name)
-  local pos = 1
-  local function err(what) fail("%s: %s: %s at byte %d", fn, name, what, pos) end
-  local function skip() pos = s:find("[^ \t\r\n]", pos) or #s + 1 end
-  local value
-  local function str()
-    pos = pos + 1
-    local parts = {}
-    while true do
-      local a, b = s:find('["\\]', pos)
-      if not a then err("unterminated string") end
-      parts[#parts + 1] = s:sub(pos, a - 1)
-      if s:sub(a, a) == '"' then pos = a + 1 break end
-      local c = s:sub(a + 1, a + 1)
-      if c == "u" then
-        local hex = s:match("^%x%x%x%x", a + 2)
-        if not hex then pos = a err("bad \\u escape") end
-        local cp, next_pos = tonumber(hex, 16), a + 6
-        if cp >= 0xD800 and cp <= 0xDBFF then
-          local lo = s:match("^\\u(%x%x%x%x)", next_pos)
-          lo = lo and tonumber(lo, 16)
-          if lo and lo >= 0xDC00 and lo <= 0xDFFF then
-            cp = 0x10000 + (cp - 0xD800) * 0x400 + (lo - 0xDC00)
-            next_pos = next_pos + 6
-          else
-            cp = 0xFFFD
-          end
-        elseif cp >= 0xDC00 and cp <= 0xDFFF then
-          cp = 0xFFFD
-        end
-        parts[#parts + 1] = utf8.char(cp)
-        pos = next_pos
-      else
-        local e = json_escapes[c]
-        if not e then pos = a err("bad escape") end
-        parts[#parts + 1] = e
-        pos = a + 2
-      end
-    end
-    return table.concat(parts)
-  end
-  value = function()
-    skip()
-    local c = s:sub(pos, pos)
-    if c == "{" then
-      local obj = {}
-      pos = pos + 1
-      skip()
-      if s:sub(pos, pos) == "}" then pos = pos + 1 return obj end
-      while true do
-        skip()
-        if s:sub(pos, pos) ~= '"' then err("expected a key") end
-        local k = str()
-        skip()
-        if s:sub(pos, pos) ~= ":" then err("expected ':'") end
-        pos = pos + 1
-        obj[k] = value()
-        skip()
-        local d = s:sub(pos, pos)
-        pos = pos + 1
-        if d == "}" then return obj end
-        if d ~= "," then pos = pos - 1 err("expected ',' or '}'") end
-      end
-    elseif c == "[" then
-      local arr, n = {}, 0
-      pos = pos + 1
-      skip()
-      if s:sub(pos, pos) == "]" then pos = pos + 1 return arr end
-      while true do
-        n = n + 1
-        arr[n] = value()
-        skip()
-        local d = s:sub(pos, pos)
-        pos = pos + 1
-        if d == "]" then return arr end
-        if d ~= "," then pos = pos - 1 err("expected ',' or ']'") end
-      end
-    elseif c == '"' then
-      return str()
-    elseif s:find("^true", pos) then pos = pos + 4 return true
-    elseif s:find("^false", pos) then pos = pos + 5 return false
-    elseif s:find("^null", pos) then pos = pos + 4 return nil
-    else
-      local num = s:match("^-?%d+%.?%d*[eE]?[-+]?%d*", pos)
-      if not num or num == "" or not tonumber(num) then err("unexpected character") end
-      pos = pos + #num
-      return tonumber(num)
-    end
-  end
-  local v = value()
-  skip()
-  if pos <= #s then err("text after the JSON value") end
-  return v
+  local ok, value = pcall(recur._json_decode, s, name)
+  if not ok then fail("%s: %s", fn, tostring(value):gsub("^recur%._json_decode: ", "")) end
+  return value
 end
 M._json_decode = json_decode
 
