@@ -796,7 +796,11 @@ static void packed_backward(const layer_ctx *L, const ukernel *u, const packed_s
 }
 
 /* Per-step GEMMs below this many multiply-adds per thread are too short to pay a barrier each
-   step: the threads take halves of the batch instead (each with its own copy of the panels). */
+   step: the threads take halves of the batch instead (each with its own copy of the panels).
+   Measured on 2 Zen 3 cores, training, (D,H,T,B) = (128,128,50,50): LSTM 22.1 ms with the
+   batch split against 26.1 ms with the units split, GRU 22.9 against 27.2; at (512,512,100,64)
+   the two are within noise of each other, and a loaded machine makes every per-step barrier
+   cost a scheduler time slice (LSTM-128 then 489 ms split by units, 104 ms by batch). */
 static const int64_t unit_split_min_madds = INT64_C(1) << 23;
 
 /* Run the packed recurrence of one layer. Streams: the directions, each cut into batch chunks
