@@ -4,9 +4,10 @@
 #include "gemm.h"
 #include "runtime.h"
 
-/* Below this many multiply-adds a second thread slows BLIS down (50x512x128: 52 vs 123
-   GFLOP/s measured on 2 vs 1 threads), so such products stay on one thread. */
-static const int64_t parallel_min_madds = INT64_C(1) << 23;
+/* Below this many multiply-adds a second thread slows BLIS down, so such products stay on
+   one thread. Measured on Zen 3 (scripts/bench/gemm.lua): 256^3 = 2^24 ran at 66 GFLOP/s on
+   1 thread and 50 on 2; 512^3 gains from the second (78 -> 111). */
+static const int64_t parallel_min_madds = INT64_C(1) << 25;
 
 /* BLIS rejects some strides of size-1 dims and zero strides; give it plain ones. */
 static void tidy_strides(int64_t rows, int64_t cols, int64_t *rs, int64_t *cs) {
