@@ -7,6 +7,7 @@
 #include "ops.h"
 #include "runtime.h"
 #include "loop.h"
+#include "vmath.h"
 
 rc_status rc_reduction_from_name(const char *fn, const char *name, rc_reduction *out) {
   static const char *const names[] = {"mean", "sum", "none"};
@@ -417,36 +418,6 @@ static rc_status class_result(rc_tensor **out, const double *row_loss, int64_t r
      loss = (1 - s) (-logp_t) + s mean_c(-logp_c)
    stats (rows, 2) = (m, z) per row, saved for backward (z is small even for logits of 1e4,
    so x_c - m - z keeps its precision). */
-/* exp(x) for x <= 0, as multiply-adds that vectorize (glibc's expf only does under
-   -ffast-math): Cephes' expf, 2^n p(r) with r = x - n ln 2 and a degree-6 polynomial, within
-   1.5 ulp on [-87, 0]. Below -87 (past float's normal range) it gives 0, NaN stays NaN; both
-   chosen with integer masks, as a branch on a float compare would keep the loop scalar. */
-static inline float exp_nonpos(float x) {
-  float t = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23 + round(x log2 e) */
-  float n = t - 12582912.0f;
-  float r = fmaf(n, -0.693359375f, x);               /* ln 2 in two parts: r nearly exact */
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  p = fmaf(p, r * r, r) + 1.0f;
-  uint32_t bits, ybits, xbits;
-  memcpy(&bits, &t, sizeof bits);
-  bits = (bits - 0x4B400000u + 127u) << 23;          /* n + 127 in the exponent field: 2^n */
-  float scale, y;
-  memcpy(&scale, &bits, sizeof scale);
-  y = p * scale;
-  memcpy(&ybits, &y, sizeof ybits);
-  memcpy(&xbits, &x, sizeof xbits);
-  uint32_t keep = 0u - (uint32_t)(x >= -87.0f), nan = 0u - (uint32_t)(x != x);
-  ybits = (ybits & keep) | (xbits & nan);
-  memcpy(&y, &ybits, sizeof y);
-  return y;
-}
-
 /* One row of C scores at stride s: m = max, z = log sum exp(x - m), xsum = sum (x - m).
    Inlined with s = 1 for the (N,C) case, so those loops vectorize. */
 static inline void ce_row_stats(const float *row, int64_t C, int64_t s, float *m_out,
@@ -458,7 +429,7 @@ static inline void ce_row_stats(const float *row, int64_t C, int64_t s, float *m
 #pragma omp simd reduction(+ : sum, xsum)
   for (int64_t c = 0; c < C; c++) {
     float v = row[c * s] - m;
-    sum += exp_nonpos(v);
+    sum += rc_vexp(v);
     xsum += v;
   }
   *m_out = m, *z_out = log(sum), *xsum_out = xsum;
@@ -543,7 +514,7 @@ static inline void ce_grad_row(float *drow, const float *row, int64_t C, int64_t
                                float z, float g, float uniform) {
 #pragma omp simd
   for (int64_t c = 0; c < C; c++)
-    drow[c * st] = g * (exp_nonpos((row[c * st] - m) - z) - uniform);
+    drow[c * st] = g * (rc_vexp((row[c * st] - m) - z) - uniform);
 }
 
 static rc_status cross_entropy_backward(rc_node *n, rc_tensor *const *gout, rc_tensor **gin) {

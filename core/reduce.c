@@ -7,6 +7,7 @@
 #include "loop.h"
 #include "ops.h"
 #include "runtime.h"
+#include "vmath.h"
 
 /* How a result stays independent of the thread count:
    - one dim: every output is reduced by exactly one work item, in a fixed order that depends
@@ -88,35 +89,6 @@ static inline float u2f(uint32_t u) {
 }
 static inline bool is_nan_bits(float x) { return (f2u(x) & 0x7fffffffu) > 0x7f800000u; }
 
-/* expf without a library call, so loops over it vectorize (libm's expf does not without
-   -ffast-math). Cephes' polynomial on [-ln2/2, ln2/2], within 2 ulp. Results below 2^-126
-   flush to 0 and x above 88.376 gives inf (a little early): every caller passes x - max <= 0,
-   or has an inf in the same sum already. */
-static inline float rdc_exp(float x) {
-  uint32_t ux = f2u(x), ax = ux & 0x7fffffffu;
-  uint32_t neg = 0u - (ux >> 31);                                  /* all ones when x < 0 */
-  uint32_t under = neg & (0u - (uint32_t)(ax > 0x42aeac50u));      /* x < -87.33654 */
-  uint32_t over = ~neg & (0u - (uint32_t)(ax > 0x42b0c0a5u));      /* x > 88.3762 */
-  uint32_t nan = 0u - (uint32_t)(ax > 0x7f800000u);
-  const float magic = 12582912.0f;              /* 1.5 * 2^23: adding it rounds to an integer */
-  float t = x * 1.44269504088896341f + magic;
-  float n = t - magic;                          /* round(x / ln 2) */
-  float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-  float q = 1.9875691500e-4f;
-  q = q * r + 1.3981999507e-3f;
-  q = q * r + 8.3334519073e-3f;
-  q = q * r + 4.1665795894e-2f;
-  q = q * r + 1.6666665459e-1f;
-  q = q * r + 5.0000001201e-1f;
-  float y = q * r * r + r + 1.0f;
-  uint32_t scale = (f2u(t) - f2u(magic) + 127u) << 23;   /* 2^n: n sits in t's low bits */
-  uint32_t uy = f2u(y * u2f(scale));
-  uy &= ~under;                                           /* out of range: garbage -> 0 */
-  uy = (uy & ~over) | (over & 0x7f800000u);               /* -> inf */
-  uy = (uy & ~nan) | (ux & nan);                          /* NaN stays NaN */
-  return u2f(uy);
-}
-
 /* NaN wins, as in PyTorch: once a NaN is seen the max (and min) is NaN. */
 static inline float nan_max(float best, float x) {
   return ((x > best) | is_nan_bits(x)) ? x : best;
@@ -133,7 +105,7 @@ static inline __attribute__((always_inline)) double term(kop op, float x, double
   case K_SUMSQ: return (double)x * (double)x;
   case K_SUMPOW: return pow(fabs((double)x), p);
   case K_NONZERO: return x != 0.0f ? 1.0 : 0.0;
-  case K_SUMEXP: return rdc_exp(x - shift);
+  case K_SUMEXP: return rc_vexp(x - shift);
   default: return x;
   }
 }
@@ -366,7 +338,7 @@ static void columns_f32(acc *s, const float *x, int64_t n, int64_t rs, int w) {
     case K_SUMSQ: for (int k = 0; k < w; k++) s->d[k] += (double)row[k] * (double)row[k]; break;
     case K_SUMPOW: for (int k = 0; k < w; k++) s->d[k] += pow(fabs((double)row[k]), s->p); break;
     case K_NONZERO: for (int k = 0; k < w; k++) s->d[k] += row[k] != 0.0f ? 1.0 : 0.0; break;
-    case K_SUMEXP: for (int k = 0; k < w; k++) s->d[k] += rdc_exp(row[k] - s->shift[k]); break;
+    case K_SUMEXP: for (int k = 0; k < w; k++) s->d[k] += rc_vexp(row[k] - s->shift[k]); break;
     case K_PROD: for (int k = 0; k < w; k++) s->d[k] *= row[k]; break;
     case K_MAX: for (int k = 0; k < w; k++) s->v[k] = nan_max(s->v[k], row[k]); break;
     case K_MIN: for (int k = 0; k < w; k++) s->v[k] = nan_min(s->v[k], row[k]); break;
@@ -906,14 +878,14 @@ static double exp_write_run(const float *x, int64_t n, int64_t s, float *y, int6
   if (s == 1 && ys == 1) {
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < n; i++) {
-      float e = rdc_exp(x[i] - m);
+      float e = rc_vexp(x[i] - m);
       y[i] = e;
       sum += e;
     }
   } else {
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < n; i++) {
-      float e = rdc_exp(x[i * s] - m);
+      float e = rc_vexp(x[i * s] - m);
       y[i * ys] = e;
       sum += e;
     }
@@ -953,14 +925,14 @@ static void softmax_columns(const float *x, int64_t n, int64_t rs, int w, float 
     for (int k = 0; k < w; k++) m[k] = nan_max(m[k], x[i * rs + k]);
   if (log_sm) {
     for (int64_t i = 0; i < n; i++)
-      for (int k = 0; k < w; k++) sum[k] += rdc_exp(x[i * rs + k] - m[k]);
+      for (int k = 0; k < w; k++) sum[k] += rc_vexp(x[i * rs + k] - m[k]);
     for (int k = 0; k < w; k++) f[k] = (float)log(sum[k]);
     for (int64_t i = 0; i < n; i++)
       for (int k = 0; k < w; k++) y[i * yrs + k * ycs] = (x[i * rs + k] - m[k]) - f[k];
   } else {
     for (int64_t i = 0; i < n; i++)
       for (int k = 0; k < w; k++) {
-        float e = rdc_exp(x[i * rs + k] - m[k]);
+        float e = rc_vexp(x[i * rs + k] - m[k]);
         y[i * yrs + k * ycs] = e;
         sum[k] += e;
       }
