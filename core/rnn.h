@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "autograd.h"
+#include "vmath.h"
 
 /* ==== The ops ====================================================================================
 
@@ -190,24 +191,15 @@ void rc_gru_step_backward(int64_t n, int64_t H, int64_t u0, int64_t u1, float *d
    libm's expf/tanhf are calls, which stop gcc from vectorizing the gate loops; these are plain
    arithmetic (Cephes' polynomials, within a few ulp), so a loop over them becomes SIMD code. */
 
-static inline float rc_rnn_bits_to_float(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-static inline uint32_t rc_rnn_float_to_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
-}
-
 /* exp(x) for x clamped to [-87, 87] (so 2^n stays a normal number); NaN stays NaN. Selects are
-   integer masks: a float compare may trap, so gcc would not turn it into a blend. */
+   integer masks: a float compare may trap, so gcc would not turn it into a blend. Not vmath.h's
+   rc_vexp: with its extra range masks the LSTM layer trained ~20 % slower (512 shape, measured
+   681/653 vs 791/833 ms alternating builds), and after the clamp those masks never fire. */
 static inline float rc_rnn_exp(float x) {
-  uint32_t ux = rc_rnn_float_to_bits(x), ax = ux & 0x7fffffffu;
+  uint32_t ux = rc_f2u(x), ax = ux & 0x7fffffffu;
   uint32_t clamp = 0u - (uint32_t)((ax > 0x42ae0000u) & (ax <= 0x7f800000u)); /* |x| > 87 */
   ux = (ux & ~clamp) | (clamp & ((ux & 0x80000000u) | 0x42ae0000u));
-  x = rc_rnn_bits_to_float(ux);
+  x = rc_u2f(ux);
   const float magic = 12582912.0f;             /* 1.5 * 2^23: adding it rounds to an integer */
   float t = x * 1.44269504088896341f + magic;
   float k = t - magic;                         /* round(x / ln 2) */
@@ -219,16 +211,16 @@ static inline float rc_rnn_exp(float x) {
   q = q * r + 1.6666665459e-1f;
   q = q * r + 5.0000001201e-1f;
   float y = q * r * r + r + 1.0f;
-  uint32_t scale = (rc_rnn_float_to_bits(t) - rc_rnn_float_to_bits(magic) + 127u) << 23;
-  return y * rc_rnn_bits_to_float(scale);
+  uint32_t scale = (rc_f2u(t) - rc_f2u(magic) + 127u) << 23;
+  return y * rc_u2f(scale);
 }
 
 static inline float rc_rnn_sigmoid(float x) { return 1.0f / (1.0f + rc_rnn_exp(-x)); }
 
 /* Near 0 a polynomial keeps the relative error small (1 - 2/(e^2|x| + 1) would cancel). */
 static inline float rc_rnn_tanh(float x) {
-  uint32_t ux = rc_rnn_float_to_bits(x), sign = ux & 0x80000000u, ua = ux & 0x7fffffffu;
-  float a = rc_rnn_bits_to_float(ua);
+  uint32_t ux = rc_f2u(x), sign = ux & 0x80000000u, ua = ux & 0x7fffffffu;
+  float a = rc_u2f(ua);
   float e = rc_rnn_exp(a + a);
   float big = 1.0f - 2.0f / (e + 1.0f);        /* >= 0: the sign goes in as a bit */
   float z = x * x;
@@ -239,20 +231,20 @@ static inline float rc_rnn_tanh(float x) {
   p = p * z - 3.33332819422e-1f;
   float small = p * z * x + x;
   uint32_t use_big = 0u - (uint32_t)(ua > 0x3f200000u);                      /* |x| > 0.625 */
-  return rc_rnn_bits_to_float(((rc_rnn_float_to_bits(big) | sign) & use_big) |
-                              (rc_rnn_float_to_bits(small) & ~use_big));
+  return rc_u2f(((rc_f2u(big) | sign) & use_big) |
+                              (rc_f2u(small) & ~use_big));
 }
 
 /* max(x, 0) with NaN kept, and the test h > 0 of its derivative, as masks. */
 static inline float rc_rnn_relu(float x) {
-  uint32_t ux = rc_rnn_float_to_bits(x);
+  uint32_t ux = rc_f2u(x);
   uint32_t keep = 0u - (uint32_t)(((ux >> 31) == 0) | ((ux & 0x7fffffffu) > 0x7f800000u));
-  return rc_rnn_bits_to_float(ux & keep);
+  return rc_u2f(ux & keep);
 }
 static inline float rc_rnn_if_positive(float y, float v) {
-  uint32_t uy = rc_rnn_float_to_bits(y);
+  uint32_t uy = rc_f2u(y);
   uint32_t pos = 0u - (uint32_t)(((uy >> 31) == 0) & (uy != 0)); /* y > 0 (NaN: passes v) */
-  return rc_rnn_bits_to_float(rc_rnn_float_to_bits(v) & pos);
+  return rc_u2f(rc_f2u(v) & pos);
 }
 
 #endif
