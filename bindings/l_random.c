@@ -62,41 +62,26 @@ static int l_set_rng_state(lua_State *L) {
 
 /* --- new random tensors ------------------------------------------------------- */
 
-static int l_rand(lua_State *L) {
-  int64_t shape[RC_MAX_DIMS];
-  int ndim = check_only_shape(L, 1, shape, "rand");
+/* A new float32 tensor of standard uniform or normal numbers, shaped by the arguments from
+   arg 1 on, or like the tensor at arg 1. */
+static int new_random(lua_State *L, bool like, bool normal, const char *fn) {
   rc_tensor *t = NULL;
-  RCL_CHECK(L, rc_empty(&t, RC_FLOAT32, ndim, shape));
+  if (like) {
+    RCL_CHECK(L, rc_empty_like(&t, rcl_check_tensor(L, 1), RC_FLOAT32));
+  } else {
+    int64_t shape[RC_MAX_DIMS];
+    int ndim = check_only_shape(L, 1, shape, fn);
+    RCL_CHECK(L, rc_empty(&t, RC_FLOAT32, ndim, shape));
+  }
   rcl_push_tensor(L, t); /* owned by Lua from here: an error below cannot leak it */
-  RCL_CHECK(L, rc_uniform_(t, 0, 1));
+  RCL_CHECK(L, normal ? rc_normal_(t, 0, 1) : rc_uniform_(t, 0, 1));
   return 1;
 }
 
-static int l_randn(lua_State *L) {
-  int64_t shape[RC_MAX_DIMS];
-  int ndim = check_only_shape(L, 1, shape, "randn");
-  rc_tensor *t = NULL;
-  RCL_CHECK(L, rc_empty(&t, RC_FLOAT32, ndim, shape));
-  rcl_push_tensor(L, t);
-  RCL_CHECK(L, rc_normal_(t, 0, 1));
-  return 1;
-}
-
-static int l_rand_like(lua_State *L) {
-  rc_tensor *like = rcl_check_tensor(L, 1), *t = NULL;
-  RCL_CHECK(L, rc_empty_like(&t, like, RC_FLOAT32));
-  rcl_push_tensor(L, t);
-  RCL_CHECK(L, rc_uniform_(t, 0, 1));
-  return 1;
-}
-
-static int l_randn_like(lua_State *L) {
-  rc_tensor *like = rcl_check_tensor(L, 1), *t = NULL;
-  RCL_CHECK(L, rc_empty_like(&t, like, RC_FLOAT32));
-  rcl_push_tensor(L, t);
-  RCL_CHECK(L, rc_normal_(t, 0, 1));
-  return 1;
-}
+static int l_rand(lua_State *L) { return new_random(L, false, false, "rand"); }
+static int l_randn(lua_State *L) { return new_random(L, false, true, "randn"); }
+static int l_rand_like(lua_State *L) { return new_random(L, true, false, "rand_like"); }
+static int l_randn_like(lua_State *L) { return new_random(L, true, true, "randn_like"); }
 
 /* As torch.randint: randint(high, shape) or randint(low, high, shape), high excluded;
    int64 unless an options table says {dtype = 'float32'}. */
