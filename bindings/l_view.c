@@ -17,27 +17,25 @@ static int check_sizes(lua_State *L, int arg, int64_t *shape, const char *fn) {
   return n;
 }
 
-static int l_view(lua_State *L) {
+/* t:op(sizes...) or t:op{sizes} for the shape-taking views (view, reshape, expand). */
+static int with_sizes(lua_State *L, rc_status (*op)(rc_tensor **, const rc_tensor *, int, const int64_t *), const char *fn) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
   int64_t shape[RC_MAX_DIMS];
-  int n = check_sizes(L, 2, shape, "view");
-  RCL_CHECK(L, rcg_view(&out, t, n, shape));
+  int n = check_sizes(L, 2, shape, fn);
+  RCL_CHECK(L, op(&out, t, n, shape));
   return push_new(L, out);
 }
 
-static int l_reshape(lua_State *L) {
-  rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
-  int64_t shape[RC_MAX_DIMS];
-  int n = check_sizes(L, 2, shape, "reshape");
-  RCL_CHECK(L, rcg_reshape(&out, t, n, shape));
-  return push_new(L, out);
-}
-
-static int l_view_as(lua_State *L) {
+/* t:op_as(other): the same with other's shape. */
+static int as_other(lua_State *L, rc_status (*op)(rc_tensor **, const rc_tensor *, int, const int64_t *)) {
   rc_tensor *t = rcl_check_tensor(L, 1), *other = rcl_check_tensor(L, 2), *out = NULL;
-  RCL_CHECK(L, rcg_view(&out, t, other->ndim, other->shape));
+  RCL_CHECK(L, op(&out, t, other->ndim, other->shape));
   return push_new(L, out);
 }
+
+static int l_view(lua_State *L) { return with_sizes(L, rcg_view, "view"); }
+static int l_reshape(lua_State *L) { return with_sizes(L, rcg_reshape, "reshape"); }
+static int l_view_as(lua_State *L) { return as_other(L, rcg_view); }
 
 static int l_transpose(lua_State *L) {
   rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
@@ -136,19 +134,8 @@ static int l_squeeze(lua_State *L) {
   return push_new(L, out);
 }
 
-static int l_expand(lua_State *L) {
-  rc_tensor *t = rcl_check_tensor(L, 1), *out = NULL;
-  int64_t shape[RC_MAX_DIMS];
-  int n = check_sizes(L, 2, shape, "expand");
-  RCL_CHECK(L, rcg_expand(&out, t, n, shape));
-  return push_new(L, out);
-}
-
-static int l_expand_as(lua_State *L) {
-  rc_tensor *t = rcl_check_tensor(L, 1), *other = rcl_check_tensor(L, 2), *out = NULL;
-  RCL_CHECK(L, rcg_expand(&out, t, other->ndim, other->shape));
-  return push_new(L, out);
-}
+static int l_expand(lua_State *L) { return with_sizes(L, rcg_expand, "expand"); }
+static int l_expand_as(lua_State *L) { return as_other(L, rcg_expand); }
 
 /* t:flatten([start[, end]]), defaults 1 and -1. */
 static int l_flatten(lua_State *L) {
