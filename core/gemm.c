@@ -43,6 +43,11 @@ rc_status rc_gemm_threads(int threads, int64_t m, int64_t n, int64_t k, float al
                                "make it contiguous first");
   rntm_t rntm = BLIS_RNTM_INITIALIZER;
   bli_rntm_set_num_threads(threads, &rntm);
+  /* BLIS 0.9's small-matrix ("sup") path read past an operand's end here: rnn_spec's
+     reference (5x40 @ 40x280 steps) died of SEGV inside bli_sgemm_ex in about 1 run in 3 of the
+     ASan build under load, and never with sup off (0 in 8). Its cost was within noise
+     (256^3: 63-82 GFLOP/s either way; LSTM (128,128,50,50) train 19-23 ms either way). */
+  bli_rntm_disable_l3_sup(&rntm);
   bli_sgemm_ex(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, m, n, k, &alpha, (float *)a, a_rs, a_cs,
                (float *)b, b_rs, b_cs, &beta, c, c_rs, c_cs, NULL, &rntm);
   return RC_OK;
