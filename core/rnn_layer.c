@@ -12,6 +12,7 @@
 #include "random.h"
 #include "rnn.h"
 #include "runtime.h"
+#include "small_tile.h"
 
 /* The shape of the work, cuDNN's and oneDNN's: per layer and direction, the input projection
    of all T steps is one GEMM (T*B x D times D x G*H) with the biases folded in; each step is
@@ -675,8 +676,11 @@ static void packed_gemm(const ukernel *u, int64_t m, int64_t k, const float *sp,
         for (int64_t i = 0; i * ws < m; i++) {
           int64_t mi = m - i * ws < ws ? m - i * ws : ws;
           const float *s = sp + i * sstride + p0 * ws;
-          ukr_tile(u, mi, nj, kb, s, w, bt, cc + i * ws * ldc, ldc,
-                   (i + 1) * ws < m ? s + sstride : sp + p0 * ws);
+          if (mi < ws && rc_small_tile_fits(mi, ww)) /* batch 1, the batch's last rows */
+            rc_small_tile(mi, nj, kb, s, ws, w, ww, bt, cc + i * ws * ldc, ldc);
+          else
+            ukr_tile(u, mi, nj, kb, s, w, bt, cc + i * ws * ldc, ldc,
+                     (i + 1) * ws < m ? s + sstride : sp + p0 * ws);
         }
       }
   }

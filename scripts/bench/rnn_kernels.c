@@ -7,7 +7,8 @@
 #include "recur.h"
 
 /* usage: rnn_kernels [REPEATS [THREADS [POLICY]]]   POLICY: rc_rnn_set_threading (0 auto);
-   RNN_BENCH_ONLY=LSTM (or GRU, RNN_TANH) runs one cell type only.
+   RNN_BENCH_ONLY=LSTM (or GRU, RNN_TANH) runs one cell type only; RNN_BENCH_SHAPE=0..3 one
+   shape only (0: 512,512,100,64  1: 128,128,50,50  2: 1024,1024,35,64  3: 512,512,1000,1).
    Prints one line per (cell, shape, direction count): median ms of train and infer, GFLOP/s
    (forward flops 2*T*B*G*H*(D+H) per direction, train = 3x forward), % of the sgemm. */
 
@@ -107,20 +108,25 @@ int main(int argc, char **argv) {
   rc_rnn_set_threading(policy);
   rc_config_info info;
   rc_config(&info);
-  double peak = sgemm_gflops(2048, 5);
+  /* RNN_BENCH_NO_CEILING=1 skips the sgemm (for profiles of the kernels alone). */
+  bool no_ceiling = getenv("RNN_BENCH_NO_CEILING") != NULL;
+  double peak = no_ceiling ? 0 : sgemm_gflops(2048, 5);
   printf("# BLIS %s (%s), %d threads, policy %d, %d repeats; sgemm 2048^3: %.1f GFLOP/s\n",
          info.blis_arch, info.blis_version, threads, policy, reps, peak);
   printf("# %-8s %5s %5s %4s %3s %4s | %9s %17s %7s %5s | %9s %17s %7s %5s\n", "cell", "D", "H",
          "T", "B", "dirs", "train ms", "(min..max)", "GFLOP/s", "%", "infer ms", "(min..max)",
          "GFLOP/s", "%");
   rc_rnn_mode modes[3] = {RC_LSTM, RC_GRU, RC_RNN_TANH};
-  int64_t shapes[3][4] = {{512, 512, 100, 64}, {128, 128, 50, 50}, {1024, 1024, 35, 64}};
+  int64_t shapes[4][4] = {
+      {512, 512, 100, 64}, {128, 128, 50, 50}, {1024, 1024, 35, 64}, {512, 512, 1000, 1}};
   const char *only = getenv("RNN_BENCH_ONLY"); /* e.g. "LSTM" */
+  const char *only_shape = getenv("RNN_BENCH_SHAPE");
   for (int m = 0; m < 3; m++) {
     if (only && strcmp(only, rc_rnn_mode_name(modes[m])) != 0) continue;
-    for (int s = 0; s < 3; s++)
+    for (int s = 0; s < 4; s++)
       for (int dirs = 1; dirs <= 2; dirs++) {
-        if (dirs == 2 && s == 2) continue; /* bidirectional: the two shapes the brief names */
+        if (only_shape && atoi(only_shape) != s) continue;
+        if (dirs == 2 && s >= 2) continue; /* bidirectional: the two shapes the brief names */
         int64_t D = shapes[s][0], H = shapes[s][1], T = shapes[s][2], B = shapes[s][3];
         timing tm = run_case(modes[m], D, H, T, B, dirs == 2, reps);
         double fwd = 2.0 * T * B * rc_rnn_gate_count(modes[m]) * H * (D + H) * dirs;
@@ -135,7 +141,7 @@ int main(int argc, char **argv) {
   }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("# sgemm again: %.1f GFLOP/s; peak RSS %.0f MB\n", sgemm_gflops(2048, 5),
+  printf("# sgemm again: %.1f GFLOP/s; peak RSS %.0f MB\n", no_ceiling ? 0 : sgemm_gflops(2048, 5),
          ru.ru_maxrss / 1024.0);
   return 0;
 }
