@@ -22,13 +22,13 @@ after_each(function()
 end)
 
 describe("recurrent layers refuse a badly shaped input", function()
-  it("says the input needs 3 dims, in the layout the module expects", function()
-    assert.has_error(function() lstm(recur.randn(5, 3)) end,
-      "nn.LSTM: input must have 3 dims (T,B,D), got 2")
+  it("says the input needs 3 dims (or 2 unbatched), in the layout the module expects", function()
+    assert.has_error(function() lstm(recur.randn(5)) end,
+      "nn.LSTM: input must be (T,B,D), or (T,D) for one unbatched sequence; got a 1-D tensor")
     assert.has_error(function() lstm(recur.randn(5, 2, 3, 1)) end,
-      "nn.LSTM: input must have 3 dims (T,B,D), got 4")
-    assert.has_error(function() gru(recur.randn(2, 3)) end,
-      "nn.GRU: input must have 3 dims (B,T,D), got 2")
+      "nn.LSTM: input must be (T,B,D), or (T,D) for one unbatched sequence; got a 4-D tensor")
+    assert.has_error(function() gru(recur.randn(2, 5, 3, 1)) end,
+      "nn.GRU: input must be (B,T,D) (batch_first), or (T,D) for one unbatched sequence; got a 4-D tensor")
   end)
 
   it("the core names the dims too when called without the module", function()
@@ -38,15 +38,28 @@ describe("recurrent layers refuse a badly shaped input", function()
       "recur.lstm: input must have 3 dims (T,B,D), got 2 dims (5,3)")
   end)
 
-  it("says which D came and which input_size was expected", function()
+  it("says which D came and which input_size was expected, in the caller's layout", function()
     assert.has_error(function() lstm(recur.randn(5, 2, 6)) end,
-      "recur.lstm: input has 3 dims (T,B,D) but D=6 while input_size=3")
+      "nn.LSTM: input (T,B,D) has D=6, but the layer's input_size is 3")
     assert.has_error(function() rnn(recur.randn(5, 2, 2)) end,
-      "recur.rnn: input has 3 dims (T,B,D) but D=2 while input_size=3")
-    -- batch_first: the message names the core's (T,B,D) view of the (B,T,D) input; D is the
-    -- last dim either way.
+      "nn.RNN: input (T,B,D) has D=2, but the layer's input_size is 3")
     assert.has_error(function() gru(recur.randn(2, 5, 6)) end,
-      "recur.gru: input has 3 dims (T,B,D) but D=6 while input_size=3")
+      "nn.GRU: input (B,T,D) has D=6, but the layer's input_size is 3")
+    assert.has_error(function() gru(recur.randn(5, 6)) end,
+      "nn.GRU: input (T,D) has D=6, but the layer's input_size is 3")
+    -- Without the module, the core says it in its own (T,B,D) terms.
+    assert.has_error(function()
+      recur._rnn("LSTM", { input_size = 3, hidden_size = 4 }, recur.randn(5, 2, 6), nil, nil, nil, {})
+    end, "recur.lstm: input has 3 dims (T,B,D) but D=6 while input_size=3")
+  end)
+
+  it("refuses unbatched input with batched states or with lengths", function()
+    assert.has_error(function() rnn(recur.randn(5, 3), recur.zeros(1, 1, 4)) end,
+      "nn.RNN: with unbatched (T,D) input, h0 must be 2-D (num_layers*num_directions, hidden_size), got 3 dims")
+    assert.has_error(function() lstm(recur.randn(5, 3), { recur.zeros(2, 4), recur.zeros(2, 1, 4) }) end,
+      "nn.LSTM: with unbatched (T,D) input, c0 must be 2-D (num_layers*num_directions, hidden_size), got 3 dims")
+    assert.has_error(function() rnn(recur.randn(5, 3), nil, { 5 }) end,
+      "nn.RNN: lengths need batched input (one length per sequence)")
   end)
 
   it("refuses an input that is not a float32 tensor, or has no steps", function()
@@ -54,7 +67,9 @@ describe("recurrent layers refuse a badly shaped input", function()
     assert.has_error(function() lstm(long { { { 1, 2, 3 } } }) end,
       "recur.lstm: input must be float32, got int64")
     assert.has_error(function() rnn(recur.zeros(0, 2, 3)) end,
-      "recur.rnn: input must have at least one step and one sequence, got (0,2,3)")
+      "nn.RNN: input (T,B,D) must hold at least one step of one sequence, got (0,2,3)")
+    assert.has_error(function() gru(recur.zeros(2, 0, 3)) end,
+      "nn.GRU: input (B,T,D) must hold at least one step of one sequence, got (2,0,3)")
   end)
 end)
 

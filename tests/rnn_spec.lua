@@ -441,6 +441,30 @@ describe("final states", function()
   end)
 end)
 
+describe("unbatched input", function()
+  it("(T,D) with states (layers*dirs, H) gives the batch-of-one result without its batch dim", function()
+    for i, mode in ipairs(MODES) do
+      recur.manual_seed(650 + i)
+      local opts = module_options(mode, { num_layers = 2, bidirectional = true, batch_first = true })
+      local m = nn[class_of(mode)](D, H, opts)
+      local x, h0, c0 = recur.randn(5, D), recur.randn(4, H), recur.randn(4, H)
+      local xu, xb = leaf(x), leaf(x:unsqueeze(2))
+      local out, h_n, c_n = m(xu, state_arg(mode, h0, c0))
+      -- batch_first does not apply to unbatched input (as in PyTorch): time stays dim 1.
+      m.batch_first = false
+      local ob, hb, cb = m(xb, state_arg(mode, h0:unsqueeze(2), c0:unsqueeze(2)))
+      assert.are.same({ 5, 2 * H }, out:shape())
+      assert.are.same({ 4, H }, h_n:shape())
+      assert_close(mode .. " out", ob:squeeze(2), out, 0)
+      assert_close(mode .. " h_n", hb:squeeze(2), h_n, 0)
+      if mode == "LSTM" then assert_close(mode .. " c_n", cb:squeeze(2), c_n, 0) end
+      out:sum():backward()
+      ob:sum():backward()
+      assert_close(mode .. " grad of x", xb.grad:squeeze(2), xu.grad, 0)
+    end
+  end)
+end)
+
 describe("truncated BPTT", function()
   -- Windows of 2 steps over a (6, B, D) sequence; the state is carried detached.
   local function detach_state(mode, h, c)

@@ -79,7 +79,8 @@ local function layer_class(name, mode_of)
   function cls:reset_parameters() reset_uniform(self:parameters(), self.hidden_size) end
 
   --- rnn(x, h0, lengths) -> out, h_n;  lstm(x, {h0, c0}, lengths) -> out, h_n, c_n.
-  --- x (T,B,D), or (B,T,D) with batch_first; states (layers*dirs, B, H), nil = zeros.
+  --- x (T,B,D), or (B,T,D) with batch_first, or (T,D) unbatched; states (layers*dirs, B, H),
+  --- (layers*dirs, H) when unbatched, nil = zeros. lengths: one per sequence (batched only).
   function cls:forward(x, state, lengths)
     local fn = "nn." .. name
     if not recur.is_tensor(x) then error(fn .. ": input must be a tensor, got " .. type(x), 0) end
@@ -96,15 +97,46 @@ local function layer_class(name, mode_of)
     else
       h0 = state
     end
-    if x:dim() ~= 3 then
-      error(string.format("%s: input must have 3 dims (%s), got %d", fn,
-        self.batch_first and "B,T,D" or "T,B,D", x:dim()), 0)
+    -- Shape errors in the caller's layout; the C core only ever sees (T,B,D).
+    local layout = self.batch_first and "(B,T,D)" or "(T,B,D)"
+    local unbatched = x:dim() == 2
+    if unbatched then layout = "(T,D)" end
+    if x:dim() ~= 2 and x:dim() ~= 3 then
+      error(string.format("%s: input must be %s, or (T,D) for one unbatched sequence; got a %d-D tensor",
+        fn, self.batch_first and "(B,T,D) (batch_first)" or "(T,B,D)", x:dim()), 0)
     end
-    if self.batch_first then x = x:transpose(1, 2) end
+    local shape = x:shape()
+    if shape[#shape] ~= self.input_size then
+      error(string.format("%s: input %s has D=%d, but the layer's input_size is %d", fn, layout,
+        shape[#shape], self.input_size), 0)
+    end
+    if x:numel() == 0 then
+      error(string.format("%s: input %s must hold at least one step of one sequence, got (%s)", fn,
+        layout, table.concat(shape, ",")), 0)
+    end
+    if unbatched then
+      -- PyTorch's unbatched form: a batch of one, states without the batch dim.
+      if lengths ~= nil then error(fn .. ": lengths need batched input (one length per sequence)", 0) end
+      for _, st in ipairs({ { "h0", h0 }, { "c0", c0 } }) do
+        local what, s = st[1], st[2]
+        if s ~= nil and (not recur.is_tensor(s) or s:dim() ~= 2) then
+          error(string.format("%s: with unbatched (T,D) input, %s must be 2-D (num_layers*num_directions, hidden_size), got %s",
+            fn, what, recur.is_tensor(s) and s:dim() .. " dims" or type(s)), 0)
+        end
+      end
+      x = x:unsqueeze(2)
+      h0 = h0 and h0:unsqueeze(2)
+      c0 = c0 and c0:unsqueeze(2)
+    elseif self.batch_first then
+      x = x:transpose(1, 2)
+    end
     local weights = {}
     for i, pname in ipairs(self._flat) do weights[i] = self[pname] end
     local out, h_n, c_n = recur._rnn(self.mode, self:_config(), x, h0, c0,
       as_lengths(fn, lengths), weights)
+    if unbatched then
+      return out:squeeze(2), h_n:squeeze(2), c_n and c_n:squeeze(2)
+    end
     if self.batch_first then out = out:transpose(1, 2):contiguous() end
     return out, h_n, c_n
   end
