@@ -6,18 +6,23 @@ local nn = recur.nn
 
 local usage = [[
 usage: recur scripts/bench/rnn.lua [--repeats N] [--threads N] [--only lstm|gru|rnn_tanh|model]
-                                   [--ceiling PATH]
+                                   [--ceiling PATH] [--rows]
 Prints median ms per call, GFLOP/s (forward flops 2*T*B*G*H*(D+H), G = 1/4/3 for
 RNN/LSTM/GRU; train = 3x forward) and that as a % of BLIS's own 2048^3 sgemm at the same
 thread count (run by PATH, default build/blis_sgemm), then the reference model's training
 step (Embedding(20000,128) -> 2-layer bidirectional LSTM 256 -> Linear(512,1), B=64, T=100,
-Adam, clip 5.0) and the peak RSS of the process.]]
+Adam, clip 5.0) and the peak RSS of the process.
+--rows also prints the benchmarks' common machine-readable lines, for scripts/bench/compare.sh:
+  row recur <cell> <D>,<H>,<T>,<B> <train_ms or -> <infer_ms>
+  model recur <ms>
+  meta recur <versions, BLIS kernels, threads>]]
 
 local opts = { repeats = 7, threads = recur.threads(), ceiling = "build/blis_sgemm" }
 local i = 1
 while i <= #arg do
   local a, v = arg[i], arg[i + 1]
   if a == "-h" or a == "--help" then print(usage) os.exit(0)
+  elseif a == "--rows" then opts.rows = true
   elseif a == "--repeats" or a == "--threads" then
     local n = math.tointeger(tonumber(v))
     if not n or n < 1 then io.stderr:write(a, " needs a positive integer\n") os.exit(2) end
@@ -76,6 +81,11 @@ local sgemm, arch = ceiling()
 local cfg = recur.config()
 print(string.format("threads %d, BLIS %s kernels; 2048^3 sgemm (BLIS direct) %.1f GFLOP/s",
   opts.threads, arch, sgemm))
+if opts.rows then
+  print(string.format("meta recur recur %s, BLIS %s %s kernels (%s), threads %d, repeats %d, "
+    .. "sgemm 2048^3 %.1f GFLOP/s", cfg.version, cfg.blis_version, cfg.blis_arch,
+    cfg.blis_arch_source, opts.threads, opts.repeats, sgemm))
+end
 print(string.format("%-9s %-18s %10s %9s %6s %10s %9s %6s", "cell", "D,H,T,B", "train ms",
   "GFLOP/s", "%", "infer ms", "GFLOP/s", "%"))
 
@@ -114,6 +124,10 @@ for _, cell in ipairs(cells) do
         table.concat(row[1], ","), train_s and string.format("%.2f", train_s * 1e3) or "-",
         tg and string.format("%.1f", tg) or "-", tg and string.format("%.0f%%", pct(tg)) or "-",
         infer_s * 1e3, ig, pct(ig)))
+      if opts.rows then
+        print(string.format("row recur %s %s %s %.2f", cell.name, table.concat(row[1], ","),
+          train_s and string.format("%.2f", train_s * 1e3) or "-", infer_s * 1e3))
+      end
     end
   end
 end
@@ -144,5 +158,6 @@ if not opts.only or opts.only == "model" then
     opt:step()
   end)
   print(string.format("reference model training step (B=64, T=100): %.1f ms", step_s * 1e3))
+  if opts.rows then print(string.format("model recur %.1f", step_s * 1e3)) end
 end
 print(string.format("peak RSS %.0f MB", peak_rss_mb()))
