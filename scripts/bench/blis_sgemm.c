@@ -3,18 +3,7 @@
 #include <blis.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "timing.h"
 
 int main(int argc, char **argv) {
   if (argc < 3) {
@@ -42,14 +31,14 @@ int main(int argc, char **argv) {
   float one = 1, zero = 0;
   double times[100];
   for (int r = -1; r < reps; r++) { /* one warm-up */
-    double t0 = now();
+    double t0 = bench_now();
     bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_NO_TRANSPOSE, n, n, n, &one, a, n, 1, b, n, 1, &zero, c,
               n, 1);
-    if (r >= 0) times[r] = now() - t0;
+    if (r >= 0) times[r] = bench_now() - t0;
   }
-  qsort(times, (size_t)reps, sizeof times[0], compare);
+  double median = bench_median(times, reps);
   printf("%s %d %d %.2f\n", bli_arch_string(bli_arch_query_id()), n, threads,
-         2.0 * n * (double)n * n / times[reps / 2] * 1e-9);
+         2.0 * n * (double)n * n / median * 1e-9);
   free(a), free(b), free(c);
   return 0;
 }

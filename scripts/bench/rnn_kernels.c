@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "recur.h"
+#include "timing.h"
 
 /* usage: rnn_kernels [REPEATS [THREADS [POLICY]]]   POLICY: rc_rnn_set_threading (0 auto);
    RNN_BENCH_ONLY=LSTM (or GRU, RNN_TANH) runs one cell type only; RNN_BENCH_SHAPE=0..3 one
@@ -12,15 +13,10 @@
    Prints one line per (cell, shape, direction count): median ms of train and infer, GFLOP/s
    (forward flops 2*T*B*G*H*(D+H) per direction, train = 3x forward), % of the sgemm. */
 
-static int compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 static double median(double *v, int n, double *lo, double *hi) {
-  qsort(v, (size_t)n, sizeof *v, compare);
+  double m = bench_median(v, n);
   *lo = v[0], *hi = v[n - 1];
-  return v[n / 2];
+  return m;
 }
 
 static void die(const char *what) {
