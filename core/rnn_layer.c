@@ -660,29 +660,39 @@ static void pack_state(float *panels, int64_t k, int64_t ws, const float *src, i
 }
 
 /* C rows [0, m) = beta C + state panels (k) * weight panels (g, b) for g < G, b in [b0, b1):
-   panel (g, b) makes C's columns g*H + b*ww ... (min(ww, H - b*ww) of them). */
+   panel (g, b) makes C's columns g*H + b*ww ... (min(ww, H - b*ww) of them). Whole tiles of ws
+   rows go to BLIS's microkernel; the rows left over (batch 1, the batch's last rows), for which
+   it would compute a whole tile, go to rc_small_tile, several panels at once. */
 static void packed_gemm(const ukernel *u, int64_t m, int64_t k, const float *sp, const float *wp,
                         int G, int64_t H, int64_t b0, int64_t b1, int64_t nblk, float beta,
                         float *C, int64_t ldc) {
   int64_t ws = u->ws, ww = u->ww, sstride = panel_floats(k, ws), wstride = panel_floats(k, ww);
+  int64_t whole = m / ws, tail = m - whole * ws;
+  int group = tail > 0 ? rc_small_tile_panels(tail, ww) : 0; /* 0: the microkernel takes it */
+  int64_t tiles = group > 0 ? whole : (m + ws - 1) / ws;
   for (int64_t p0 = 0; p0 < k; p0 += u->kc) {
     int64_t kb = k - p0 < u->kc ? k - p0 : u->kc;
     float bt = p0 == 0 ? beta : 1.0f;
-    for (int g = 0; g < G; g++)
+    for (int g = 0; g < G; g++) {
       for (int64_t b = b0; b < b1; b++) {
         const float *w = wp + (g * nblk + b) * wstride + p0 * ww;
         int64_t nj = H - b * ww < ww ? H - b * ww : ww;
         float *cc = C + g * H + b * ww;
-        for (int64_t i = 0; i * ws < m; i++) {
+        for (int64_t i = 0; i < tiles; i++) {
           int64_t mi = m - i * ws < ws ? m - i * ws : ws;
           const float *s = sp + i * sstride + p0 * ws;
-          if (mi < ws && rc_small_tile_fits(mi, ww)) /* batch 1, the batch's last rows */
-            rc_small_tile(mi, nj, kb, s, ws, w, ww, bt, cc + i * ws * ldc, ldc);
-          else
-            ukr_tile(u, mi, nj, kb, s, w, bt, cc + i * ws * ldc, ldc,
-                     (i + 1) * ws < m ? s + sstride : sp + p0 * ws);
+          ukr_tile(u, mi, nj, kb, s, w, bt, cc + i * ws * ldc, ldc,
+                   (i + 1) * ws < m ? s + sstride : sp + p0 * ws);
         }
       }
+      for (int64_t b = b0; group > 0 && b < b1; b += group) {
+        int np = b1 - b < group ? (int)(b1 - b) : group;
+        int64_t ncols = H - b * ww < np * ww ? H - b * ww : np * ww;
+        rc_small_tile(tail, np, ncols, kb, sp + whole * sstride + p0 * ws, ws,
+                      wp + (g * nblk + b) * wstride + p0 * ww, wstride, ww, bt,
+                      C + whole * ws * ldc + g * H + b * ww, ldc);
+      }
+    }
   }
 }
 
