@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <lauxlib.h>
-#include <lualib.h>
 #include "lrecur.h"
 #include <stdbool.h>
 #include "main.h"
+#include "recur_engine.h"
 
 static const char *progname = "recur";
 static lua_State *global_L;
@@ -44,19 +44,9 @@ static void on_sigint(int sig) {
   lua_sethook(global_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-static int message_handler(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg == NULL) {
-    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
-    msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
-  }
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 int recur_docall(lua_State *L, int narg, int nres) {
   int base = lua_gettop(L) - narg;
-  lua_pushcfunction(L, message_handler);
+  lua_pushcfunction(L, recur_engine_traceback);
   lua_insert(L, base);
   global_L = L;
   signal(SIGINT, on_sigint);
@@ -78,29 +68,7 @@ static int report_status(lua_State *L, int status) {
   return status;
 }
 
-/* --- setup ---------------------------------------------------------------------------- */
-
-/* Where the Lua half of recur lives: installed beside the binary, else the source tree. */
-static void set_paths(lua_State *L) {
-  char exe[4096], dir[4096 + 64];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  const char *luadir = RECUR_SOURCE_SCRIPTS;
-  if (n > 0) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    snprintf(dir, sizeof dir, "%s/../share/lua/5.4/recur", exe);
-    if (access(dir, R_OK) == 0) {
-      snprintf(dir, sizeof dir, "%s/../share/lua/5.4", exe);
-      luadir = dir;
-    }
-  }
-  lua_getglobal(L, "package");
-  lua_getfield(L, -1, "path");
-  lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", luadir, luadir, lua_tostring(L, -1));
-  lua_setfield(L, -3, "path");
-  lua_pop(L, 2);
-}
+/* --- arguments and scripts (the state comes from recur_engine_new) -------------------- */
 
 static void create_arg_table(lua_State *L, char **argv, int argc, int script) {
   lua_createtable(L, argc - script, script + 1);
@@ -137,11 +105,6 @@ static int protected_main(lua_State *L) {
   char **argv = a->argv;
   bool interactive = false, ran_code = false;
   int script = 0;
-
-  luaL_openlibs(L);
-  set_paths(L);
-  luaL_requiref(L, "recur", luaopen_recur, 1); /* global + package.loaded */
-  lua_pop(L, 1);
 
   int i = 1;
   for (; i < argc; i++) {
@@ -200,17 +163,23 @@ static int protected_main(lua_State *L) {
 
 int main(int argc, char **argv) {
   if (argv[0] && argv[0][0]) progname = argv[0];
-  lua_State *L = luaL_newstate();
-  if (!L) {
+  recur_engine *e = recur_engine_new();
+  if (!e) {
     fprintf(stderr, "%s: cannot create the Lua state: not enough memory\n", progname);
     return EXIT_FAILURE;
   }
+  if (*recur_engine_error(e)) { /* recur could not start, e.g. a bad BLIS_ARCH_TYPE */
+    fprintf(stderr, "%s: %s\n", progname, recur_engine_error(e));
+    recur_engine_free(e);
+    return EXIT_FAILURE;
+  }
+  lua_State *L = recur_engine_lua(e);
   main_args a = {argc, argv};
   lua_pushcfunction(L, protected_main);
   lua_pushlightuserdata(L, &a);
   int status = lua_pcall(L, 1, 1, 0);
   int ok = lua_toboolean(L, -1);
   report_status(L, status);
-  lua_close(L);
+  recur_engine_free(e);
   return (status == LUA_OK && ok) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
