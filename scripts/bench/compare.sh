@@ -68,6 +68,9 @@ local G = { rnn_tanh = 1, lstm = 4, gru = 3 }
 local TORCH = { "torch-openblas", "torch-blis" }
 local SPEEDUP = { ["torch-openblas"] = 5, ["torch-blis"] = 2 }   -- issue 6: recur >= Nx faster
 local CEILING_PCT, ONEDNN_RATIO, MODEL_MS = 70, 2, 500
+-- The issue's absolute figures were set on a 2-core Zen 5 host whose BLIS skx sgemm reaches about
+-- 175 GFLOP/s per core; elsewhere they scale by the same-run ceiling (DEVELOPERS.md's rule).
+local ZEN5_SGEMM_PER_CORE = 175
 
 -- t[impl][cell][shape] = { train = ms|nil, infer = ms|nil }; model[impl] = ms; meta[impl] = text
 local t, model, meta, ceiling, recur_sgemm = {}, {}, {}, nil, nil
@@ -168,7 +171,18 @@ local function section(what)
           local s = r and o and o / r
           local ok    -- nil: no target here
           if train and s then ok = s >= SPEEDUP[impl] end
-          cols[#cols + 1] = ratio_cell(s, "x", ok)
+          local c = ratio_cell(s, "x", ok)
+          -- The most any kernel could gain here: PyTorch's time over the time of this row's
+          -- flops at 100 % of the same-run sgemm. Below the target, the target cannot be met on
+          -- this host, whatever recur does.
+          if ok == false and ceiling then
+            local D, H, T, B = table.unpack(dims(shape))
+            local best_ms = 3 * 2 * T * B * G[cell] * H * (D + H) / (ceiling.gflops * 1e9) * 1e3
+            if o / best_ms < SPEEDUP[impl] then
+              c = c .. string.format(" (%.2fx at 100 %% of sgemm)", o / best_ms)
+            end
+          end
+          cols[#cols + 1] = c
         end
         local q = r and others[1] and r / others[1]
         local ok
@@ -193,7 +207,10 @@ end
 if next(t) then   -- not with --only model
   section("train")
   section("infer")
-  print("Targets apply to training rows only; inference ratios are for information.\n")
+  print("Targets apply to training rows only; inference ratios are for information. Where a "
+    .. "PyTorch ratio is out of reach, the cell shows the ratio a kernel at 100 % of the "
+    .. "same-run sgemm would reach: the host's BLAS runs PyTorch's per-step GEMMs too close to "
+    .. "the ceiling for the issue's Zen 5 ratios to exist here.\n")
 end
 
 if next(model) then
@@ -201,8 +218,12 @@ if next(model) then
   print("| impl | ms | recur speedup over it |")
   print("|---|---|---|")
   local r = model.recur
+  local limit = MODEL_MS
+  if ceiling and tonumber(threads) then
+    limit = MODEL_MS * ZEN5_SGEMM_PER_CORE * tonumber(threads) / ceiling.gflops
+  end
   if r then
-    print(string.format("| recur | %s (< 500 ms: %s) | - |", fmt_ms(r), check(r < MODEL_MS)))
+    print(string.format("| recur | %s (< %.0f ms: %s) | - |", fmt_ms(r), limit, check(r < limit)))
   end
   for _, impl in ipairs(TORCH) do
     if model[impl] then
@@ -210,7 +231,8 @@ if next(model) then
         r and string.format("%.2fx", model[impl] / r) or "-"))
     end
   end
-  print("\n(500 ms is the issue's absolute figure, set on a 2-core Zen 5 host.)\n")
+  print(string.format("\n(The issue's 500 ms was set on a 2-core Zen 5 host, sgemm about %d GFLOP/s "
+    .. "per core; at this run's ceiling that is %.0f ms.)\n", ZEN5_SGEMM_PER_CORE, limit))
 end
 
 print(string.format("Targets met: %d of %d checked.\n", met, total))
