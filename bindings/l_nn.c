@@ -5,7 +5,8 @@
    token ids are row numbers: id 0 is the padding token and row 0 its row (padding_idx = 0),
    real tokens are 1..V-1 of an Embedding(V, D) holding rows 0..V-1. Class targets of
    cross_entropy and nll_loss are class numbers 0..C-1 the same way, so `ignore_index = 0`
-   skips padding exactly as in PyTorch. Both go to core/ unchanged. */
+   skips padding exactly as in PyTorch. Both go to core/ unchanged (so does a float32 target
+   of class probabilities). */
 #include "lrecur.h"
 
 /* The options table at arg: 0 when absent (none or nil), arg when a table of known keys. */
@@ -126,41 +127,47 @@ static int l_mse_loss(lua_State *L) {
   return 1;
 }
 
-/* recur.binary_cross_entropy_with_logits(input, target[, {reduction =, pos_weight =}]) */
+/* recur.binary_cross_entropy_with_logits(input, target[, {reduction =, weight =,
+   pos_weight =}]) */
 static int l_bce_with_logits(lua_State *L) {
-  static const char *const names[] = {"pos_weight", "reduction", NULL};
+  static const char *const names[] = {"pos_weight", "reduction", "weight", NULL};
   const char *fn = "binary_cross_entropy_with_logits";
   rc_tensor *input = rcl_check_tensor(L, 1), *target = rcl_check_tensor(L, 2), *out = NULL;
   int opts = opt_table(L, 3, fn, names);
   rc_reduction r = field_reduction(L, opts, fn);
+  rc_tensor *weight = field_tensor(L, opts, "weight", fn);
   rc_tensor *pos_weight = field_tensor(L, opts, "pos_weight", fn);
-  RCL_CHECK(L, rcg_binary_cross_entropy_with_logits(&out, input, target, pos_weight, r));
+  RCL_CHECK(L, rcg_binary_cross_entropy_with_logits(&out, input, target, weight, pos_weight, r));
   rcl_push_tensor(L, out);
   return 1;
 }
 
-/* recur.cross_entropy(logits, targets[, {reduction =, ignore_index = -100,
-   label_smoothing = 0}]): targets int64 class numbers 0..C-1, unshifted. */
+/* recur.cross_entropy(logits, target[, {reduction =, weight =, ignore_index = -100,
+   label_smoothing = 0}]): target int64 class numbers 0..C-1, unshifted, or float32 class
+   probabilities of the logits' shape; weight (C) float32. */
 static int l_cross_entropy(lua_State *L) {
-  static const char *const names[] = {"ignore_index", "label_smoothing", "reduction", NULL};
+  static const char *const names[] = {"ignore_index", "label_smoothing", "reduction", "weight",
+                                      NULL};
   rc_tensor *logits = rcl_check_tensor(L, 1), *target = rcl_check_tensor(L, 2), *out = NULL;
   int opts = opt_table(L, 3, "cross_entropy", names);
   rc_reduction r = field_reduction(L, opts, "cross_entropy");
+  rc_tensor *weight = field_tensor(L, opts, "weight", "cross_entropy");
   int64_t ignore = field_integer(L, opts, "ignore_index", RC_IGNORE_INDEX, "cross_entropy");
   double smoothing = field_number(L, opts, "label_smoothing", 0.0, "cross_entropy");
-  RCL_CHECK(L, rcg_cross_entropy(&out, logits, target, ignore, smoothing, r));
+  RCL_CHECK(L, rcg_cross_entropy(&out, logits, target, weight, ignore, smoothing, r));
   rcl_push_tensor(L, out);
   return 1;
 }
 
-/* recur.nll_loss(log_probs, targets[, {reduction =, ignore_index = -100}]) */
+/* recur.nll_loss(log_probs, target[, {reduction =, weight =, ignore_index = -100}]) */
 static int l_nll_loss(lua_State *L) {
-  static const char *const names[] = {"ignore_index", "reduction", NULL};
+  static const char *const names[] = {"ignore_index", "reduction", "weight", NULL};
   rc_tensor *logp = rcl_check_tensor(L, 1), *target = rcl_check_tensor(L, 2), *out = NULL;
   int opts = opt_table(L, 3, "nll_loss", names);
   rc_reduction r = field_reduction(L, opts, "nll_loss");
+  rc_tensor *weight = field_tensor(L, opts, "weight", "nll_loss");
   int64_t ignore = field_integer(L, opts, "ignore_index", RC_IGNORE_INDEX, "nll_loss");
-  RCL_CHECK(L, rcg_nll_loss(&out, logp, target, ignore, r));
+  RCL_CHECK(L, rcg_nll_loss(&out, logp, target, weight, ignore, r));
   rcl_push_tensor(L, out);
   return 1;
 }

@@ -43,36 +43,46 @@ rc_status rc_mse_loss(rc_tensor **out, const rc_tensor *input, const rc_tensor *
 rc_status rcg_mse_loss(rc_tensor **out, const rc_tensor *input, const rc_tensor *target,
                        rc_reduction reduction);
 
-/* input (logits), target (...) float32 of the same shape; pos_weight (NULL or broadcastable
-   to input, e.g. (C) for input (N,C)) weighs the positive term, as PyTorch:
-   loss = (1 - y) x + (1 + (pw - 1) y) log(1 + exp(-x)), computed without overflow.
-   Gradients for input and target; pos_weight is a constant (as in PyTorch 1.13). */
+/* input (logits), target (...) float32 of the same shape; weight and pos_weight (NULL, or
+   broadcastable to input, e.g. (C) for input (N,C)) as PyTorch:
+   loss = weight ((1 - y) x + (1 + (pos_weight - 1) y) log(1 + exp(-x))), computed without
+   overflow; "mean" divides by the element count whatever the weight. Gradients for input and
+   target; weight and pos_weight are constants (as in PyTorch 1.13, which refuses a weight
+   that requires grad: so does rcg_, pos_weight is simply not differentiated). */
 rc_status rc_binary_cross_entropy_with_logits(rc_tensor **out, const rc_tensor *input,
-                                              const rc_tensor *target,
+                                              const rc_tensor *target, const rc_tensor *weight,
                                               const rc_tensor *pos_weight,
                                               rc_reduction reduction);
 rc_status rcg_binary_cross_entropy_with_logits(rc_tensor **out, const rc_tensor *input,
-                                               const rc_tensor *target,
+                                               const rc_tensor *target, const rc_tensor *weight,
                                                const rc_tensor *pos_weight,
                                                rc_reduction reduction);
 
-/* logits (C), (N,C) or (N,C,d1..dk) float32; target (), (N) or (N,d1..dk) int64 class ids
-   0..C-1 or ignore_index. log_softmax over the class dim, then the negative log-likelihood
-   mixed with the uniform distribution: loss = (1 - s) (-logp[t]) + s mean_c(-logp[c]) with
-   s = label_smoothing in [0, 1]. Ignored targets give loss 0 and no gradient; "mean" divides
-   by the number of targets not ignored. Gradient for logits only. */
+/* logits (C), (N,C) or (N,C,d1..dk) float32, log_softmax over the class dim (logp), weight
+   (C) float32 or NULL (all 1), s = label_smoothing in [0, 1]; target either
+   - (), (N) or (N,d1..dk) int64 class ids 0..C-1 or ignore_index: per target
+     loss = (1 - s) w[t] (-logp[t]) + s/C sum_c w[c] (-logp[c]); ignored targets give 0 and no
+     gradient; "mean" divides by the sum of w[t] over the targets not ignored (their count
+     without weight); a weight that requires grad is refused (PyTorch 1.13 does too), or
+   - float32 class probabilities p of the logits' shape: loss = sum_c w[c] q[c] (-logp[c])
+     with q = (1 - s) p + s/C, per position; "mean" divides by the number of positions
+     (N d1..dk), not by weights; ignore_index must be negative (it does not apply).
+     target and weight get gradients too, as in PyTorch.
+   Gradient for logits (and the probabilities and weight, above). */
 rc_status rc_cross_entropy(rc_tensor **out, const rc_tensor *logits, const rc_tensor *target,
-                           int64_t ignore_index, double label_smoothing,
+                           const rc_tensor *weight, int64_t ignore_index, double label_smoothing,
                            rc_reduction reduction);
 rc_status rcg_cross_entropy(rc_tensor **out, const rc_tensor *logits, const rc_tensor *target,
-                            int64_t ignore_index, double label_smoothing,
+                            const rc_tensor *weight, int64_t ignore_index, double label_smoothing,
                             rc_reduction reduction);
 
-/* log_probs shaped as cross_entropy's logits, same targets: loss = -log_probs[t]. */
+/* log_probs shaped as cross_entropy's logits, int64 class ids as its targets, weight (C) or
+   NULL: loss = -w[t] log_probs[t], "mean" over the sum of w[t] not ignored. A weight that
+   requires grad is refused. */
 rc_status rc_nll_loss(rc_tensor **out, const rc_tensor *log_probs, const rc_tensor *target,
-                      int64_t ignore_index, rc_reduction reduction);
+                      const rc_tensor *weight, int64_t ignore_index, rc_reduction reduction);
 rc_status rcg_nll_loss(rc_tensor **out, const rc_tensor *log_probs, const rc_tensor *target,
-                       int64_t ignore_index, rc_reduction reduction);
+                       const rc_tensor *weight, int64_t ignore_index, rc_reduction reduction);
 
 /* --- layer_norm (core/layer_norm.c) -------------------------------------------------------
    x (..., normalized_shape) float32, normalized over its last k = normalized_ndim dims:

@@ -287,6 +287,7 @@ static void test_dropout_errors(void) {
 typedef struct {
   rc_reduction reduction;
   const rc_tensor *pos_weight;
+  const rc_tensor *weight; /* BCE's, or NULL */
 } pair_arg;
 
 static rc_status build_mse(rc_tensor **out, rc_tensor *const *in, const void *arg) {
@@ -321,7 +322,7 @@ static void test_mse(void) {
   rc_tensor *a = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
   rc_tensor *b = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
   for (int r = 0; r < 3; r++) {
-    pair_arg pa = {(rc_reduction)r, NULL};
+    pair_arg pa = {(rc_reduction)r, NULL, NULL};
     gradcheck("mse_loss", build_mse, &pa, 2, (rc_tensor *[]){a, b}, &smooth);
   }
   rc_tensor *c = rand_tensor(2, (int64_t[]){4, 3}, 1.0);
@@ -343,7 +344,7 @@ static void test_loss_threads(void) {
   for (int t = 0; t < 3; t++) {
     rc_set_threads(t + 1);
     CHECK_OK(rc_mse_loss(&m[t], x, y, RC_REDUCTION_MEAN));
-    CHECK_OK(rc_binary_cross_entropy_with_logits(&b[t], x, y, NULL, RC_REDUCTION_SUM));
+    CHECK_OK(rc_binary_cross_entropy_with_logits(&b[t], x, y, NULL, NULL, RC_REDUCTION_SUM));
   }
   rc_set_threads(saved);
   CHECK(identical(m[0], m[1]) && identical(m[0], m[2]));
@@ -362,7 +363,8 @@ static void test_loss_threads(void) {
 
 static rc_status build_bce(rc_tensor **out, rc_tensor *const *in, const void *arg) {
   const pair_arg *a = arg;
-  return rcg_binary_cross_entropy_with_logits(out, in[0], in[1], a->pos_weight, a->reduction);
+  return rcg_binary_cross_entropy_with_logits(out, in[0], in[1], a->weight, a->pos_weight,
+                                              a->reduction);
 }
 
 /* log(1 + exp(v)) */
@@ -378,17 +380,17 @@ static void test_bce(void) {
     e[i] = (1 - yi) * xi + softplus(-xi);
     sum += e[i];
   }
-  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_NONE));
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, NULL, RC_REDUCTION_NONE));
   CHECK(values_near(out, 4, e, 1e-6));
   rc_release(out);
-  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, NULL, RC_REDUCTION_MEAN));
   CHECK_NEAR(rc_f32(out)[0], sum / 4, 1e-6);
   rc_release(out);
   /* x = 1, y = 1: log(1 + e^-1) = 0.31326169 */
   CHECK_NEAR(e[0], 0.31326169, 1e-8);
   /* pos_weight 3 scales the positive term: 3 * 0.31326169 at x = 1, y = 1 */
   rc_tensor *pw = scalar_of(3);
-  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, pw, RC_REDUCTION_NONE));
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, NULL, pw, RC_REDUCTION_NONE));
   CHECK_NEAR(rc_f32(out)[0], 3 * 0.31326169, 1e-6);
   CHECK_NEAR(rc_f32(out)[1], e[1], 1e-6); /* y = 0: pos_weight plays no part */
   rc_release(out), rc_release(pw), rc_release(x), rc_release(y);
@@ -399,17 +401,17 @@ static void test_bce(void) {
   for (int64_t i = 0; i < 12; i++) rc_f32(b)[i] = 0.5f + 0.5f * rc_f32(b)[i]; /* in [0, 1) */
   rc_tensor *pwc = tensor_of(1, (int64_t[]){4}, (float[]){0.5f, 1, 2, 4});
   for (int r = 0; r < 3; r++) {
-    pair_arg pa = {(rc_reduction)r, NULL}, pb = {(rc_reduction)r, pwc};
+    pair_arg pa = {(rc_reduction)r, NULL, NULL}, pb = {(rc_reduction)r, pwc, NULL};
     gradcheck("bce", build_bce, &pa, 2, (rc_tensor *[]){a, b}, &smooth);
     gradcheck("bce pos_weight", build_bce, &pb, 2, (rc_tensor *[]){a, b}, &smooth);
   }
   rc_tensor *bad = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3}), *c = NULL;
   out = NULL;
-  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, b, bad, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, b, NULL, bad, RC_REDUCTION_MEAN),
               "binary_cross_entropy_with_logits: pos_weight shape (3) does not broadcast to "
               "input shape (3,4)");
   c = rand_tensor(1, (int64_t[]){12}, 1.0);
-  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, c, NULL, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, c, NULL, NULL, RC_REDUCTION_MEAN),
               "binary_cross_entropy_with_logits: input shape (3,4) and target shape (12) must "
               "be the same");
   CHECK(out == NULL);
@@ -422,7 +424,7 @@ static void test_bce_extreme(void) {
   rc_tensor *y = tensor_of(1, (int64_t[]){4}, (float[]){0, 1, 1, 0});
   rc_tensor *pw = scalar_of(3), *out = NULL, *g = NULL;
   x->requires_grad = true;
-  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, NULL, RC_REDUCTION_NONE));
+  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, NULL, NULL, RC_REDUCTION_NONE));
   CHECK_NEAR_VALUES(out, 1e-6, 1e4, 1e4, 0, 0);
   CHECK_OK(rc_full(&g, RC_FLOAT32, 1, (int64_t[]){4}, 1.0));
   CHECK_OK(rc_backward(out, g, false));
@@ -431,7 +433,7 @@ static void test_bce_extreme(void) {
   rc_release(x->grad);
   x->grad = NULL;
   /* with pos_weight 3: the miss at x = -1e4, y = 1 costs 3e4, gradient -3 */
-  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, pw, RC_REDUCTION_NONE));
+  CHECK_OK(rcg_binary_cross_entropy_with_logits(&out, x, y, NULL, pw, RC_REDUCTION_NONE));
   CHECK_NEAR_VALUES(out, 1e-6, 1e4, 3e4, 0, 0);
   CHECK_OK(rc_backward(out, g, false));
   CHECK_NEAR_VALUES(x->grad, 1e-6, 1, -3, 0, 0);
@@ -446,57 +448,76 @@ typedef struct {
   int64_t ignore_index;
   double smoothing;
   rc_reduction reduction;
+  const rc_tensor *weight; /* class weights, or NULL */
 } class_arg;
 
 static rc_status build_ce(rc_tensor **out, rc_tensor *const *in, const void *arg) {
   const class_arg *a = arg;
-  return rcg_cross_entropy(out, in[0], a->target, a->ignore_index, a->smoothing, a->reduction);
+  return rcg_cross_entropy(out, in[0], a->target, a->weight, a->ignore_index, a->smoothing,
+                           a->reduction);
+}
+
+/* Probability targets: in = {logits, probabilities, weight or NULL}, all differentiable. */
+static rc_status build_ce_probs(rc_tensor **out, rc_tensor *const *in, const void *arg) {
+  const class_arg *a = arg;
+  return rcg_cross_entropy(out, in[0], in[1], in[2], a->ignore_index, a->smoothing,
+                           a->reduction);
 }
 
 static rc_status build_nll(rc_tensor **out, rc_tensor *const *in, const void *arg) {
   const class_arg *a = arg;
-  return rcg_nll_loss(out, in[0], a->target, a->ignore_index, a->reduction);
+  return rcg_nll_loss(out, in[0], a->target, a->weight, a->ignore_index, a->reduction);
 }
 
-/* The slow, obvious cross-entropy of logits (N,C,inner) with targets (N,inner): per position,
-   log-softmax over C by the definition, then the smoothed nll; loss_out gets the rows. */
-static double reference_ce(const float *x, const int64_t *t, int64_t N, int64_t C, int64_t inner,
-                           int64_t ignore, double s, rc_reduction red, double *rows_out) {
-  double sum = 0;
-  int64_t count = 0;
+/* The slow, obvious cross-entropy of logits (N,C,inner) by the definition: per position,
+   log-softmax over C, the target distribution q (class t: (1 - s) onehot(t) + s/C; or
+   probabilities p (N,C,inner): (1 - s) p + s/C), loss = sum_c w_c q_c (-logp_c) (w NULL: 1).
+   Mean divides by the sum of w_t not ignored (class targets) or by N * inner (probabilities).
+   rows_out gets the per-position losses. */
+static double reference_loss(const float *x, const int64_t *t, const float *p, const float *w,
+                             int64_t N, int64_t C, int64_t inner, int64_t ignore, double s,
+                             rc_reduction red, double *rows_out) {
+  double sum = 0, divisor = 0;
   for (int64_t n = 0; n < N; n++)
     for (int64_t j = 0; j < inner; j++) {
       double row = 0;
-      int64_t tt = t[n * inner + j];
-      if (tt != ignore) {
-        double z = 0, logp_sum = 0;
+      int64_t tt = p ? -1 : t[n * inner + j];
+      if (p || tt != ignore) {
+        double z = 0;
         for (int64_t c = 0; c < C; c++) z += exp(x[(n * C + c) * inner + j]);
-        for (int64_t c = 0; c < C; c++) logp_sum += x[(n * C + c) * inner + j] - log(z);
-        double logp_t = x[(n * C + tt) * inner + j] - log(z);
-        row = (1 - s) * -logp_t + s * -logp_sum / (double)C;
-        count++;
+        for (int64_t c = 0; c < C; c++) {
+          int64_t at = (n * C + c) * inner + j;
+          double q = (1 - s) * (p ? p[at] : c == tt) + s / (double)C;
+          row += (w ? w[c] : 1) * q * -(x[at] - log(z));
+        }
+        divisor += p ? 1 : w ? w[tt] : 1;
       }
       if (rows_out) rows_out[n * inner + j] = row;
       sum += row;
     }
-  return red == RC_REDUCTION_MEAN ? sum / (double)count : sum;
+  return red == RC_REDUCTION_MEAN ? sum / divisor : sum;
+}
+
+static double reference_ce(const float *x, const int64_t *t, int64_t N, int64_t C, int64_t inner,
+                           int64_t ignore, double s, rc_reduction red, double *rows_out) {
+  return reference_loss(x, t, NULL, NULL, N, C, inner, ignore, s, red, rows_out);
 }
 
 static void test_cross_entropy_values(void) {
   /* logits (1, 2, 3), target 2: -log(e^3 / (e + e^2 + e^3)) = 0.40760596 */
   rc_tensor *x = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3});
   rc_tensor *t = longs(0, NULL, (int64_t[]){2}), *out = NULL;
-  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&out, x, t, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN));
   CHECK(out->ndim == 0);
   CHECK_NEAR(rc_f32(out)[0], 0.40760596, 1e-6);
   rc_release(out);
   /* smoothing 0.3: 0.7 * 0.40760596 + 0.3 * mean(-logp) = 0.7 * 0.40760596 + 0.3 * 1.40760596 */
-  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0.3, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&out, x, t, NULL, RC_IGNORE_INDEX, 0.3, RC_REDUCTION_MEAN));
   CHECK_NEAR(rc_f32(out)[0], 0.7 * 0.40760596 + 0.3 * 1.40760596, 1e-6);
   rc_release(out);
   /* nll of log-probabilities picks -logp[t] */
   rc_tensor *lp = tensor_of(1, (int64_t[]){3}, (float[]){-2.4076059f, -1.4076059f, -0.4076059f});
-  CHECK_OK(rc_nll_loss(&out, lp, t, RC_IGNORE_INDEX, RC_REDUCTION_SUM));
+  CHECK_OK(rc_nll_loss(&out, lp, t, NULL, RC_IGNORE_INDEX, RC_REDUCTION_SUM));
   CHECK_NEAR(rc_f32(out)[0], 0.4076059, 1e-6);
   rc_release(out), rc_release(lp), rc_release(x), rc_release(t);
 
@@ -510,7 +531,7 @@ static void test_cross_entropy_values(void) {
     for (int k = 0; k < 2; k++) {
       double s = k ? 0.2 : 0.0;
       double want = reference_ce(rc_f32(z), tv, N, C, d, -100, s, (rc_reduction)r, rows);
-      CHECK_OK(rc_cross_entropy(&out, z, tt, -100, s, (rc_reduction)r));
+      CHECK_OK(rc_cross_entropy(&out, z, tt, NULL, -100, s, (rc_reduction)r));
       if (r == RC_REDUCTION_NONE) {
         CHECK(shape_is(out, 2, (int64_t[]){N, d}));
         CHECK(values_near(out, 12, rows, 1e-5));
@@ -533,20 +554,20 @@ static void test_cross_entropy_ignore(void) {
   CHECK_OK(rc_index_select(&tmp, x, 0, rows)); /* rows 0 and 2 of x */
   two = tmp;
   rc_release(rows);
-  CHECK_OK(rc_cross_entropy(&a, x, t, 0, 0.1, RC_REDUCTION_MEAN));
-  CHECK_OK(rc_cross_entropy(&b, two, t2, RC_IGNORE_INDEX, 0.1, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&a, x, t, NULL, 0, 0.1, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&b, two, t2, NULL, RC_IGNORE_INDEX, 0.1, RC_REDUCTION_MEAN));
   CHECK_NEAR(rc_f32(a)[0], rc_f32(b)[0], 1e-6);
   rc_release(a), rc_release(b);
   /* every target ignored: mean is 0 / 0 = NaN (as PyTorch), sum is 0 */
   rc_tensor *all = longs(1, (int64_t[]){3}, (int64_t[]){0, 0, 0});
-  CHECK_OK(rc_cross_entropy(&a, x, all, 0, 0, RC_REDUCTION_MEAN));
+  CHECK_OK(rc_cross_entropy(&a, x, all, NULL, 0, 0, RC_REDUCTION_MEAN));
   CHECK(isnan(rc_f32(a)[0]));
-  CHECK_OK(rc_cross_entropy(&b, x, all, 0, 0, RC_REDUCTION_SUM));
+  CHECK_OK(rc_cross_entropy(&b, x, all, NULL, 0, 0, RC_REDUCTION_SUM));
   CHECK(rc_f32(b)[0] == 0.0f);
   rc_release(a), rc_release(b), rc_release(all);
   /* the ignored row's gradient is exactly 0 */
   x->requires_grad = true;
-  CHECK_OK(rcg_cross_entropy(&a, x, t, 0, 0.1, RC_REDUCTION_MEAN));
+  CHECK_OK(rcg_cross_entropy(&a, x, t, NULL, 0, 0.1, RC_REDUCTION_MEAN));
   CHECK(a->grad_fn && !strcmp(a->grad_fn->name, "CrossEntropyLossBackward"));
   CHECK_OK(rc_backward(a, NULL, false));
   for (int c = 0; c < 4; c++) CHECK(rc_f32(x->grad)[4 + c] == 0.0f);
@@ -558,26 +579,167 @@ static void test_cross_entropy_ignore(void) {
   rc_release(a), rc_release(x), rc_release(t), rc_release(t2), rc_release(two);
 }
 
+/* Positive class weights in [0.2, 2). */
+static rc_tensor *class_weights(int64_t C) {
+  rc_tensor *w = random_tensor(1, &C);
+  for (int64_t c = 0; w && c < C; c++) rc_f32(w)[c] = 1.1f + 0.9f * rc_f32(w)[c];
+  return w;
+}
+
 static void test_class_grads(void) {
   rc_tensor *x = rand_tensor(2, (int64_t[]){4, 5}, 2.0);
   rc_tensor *t = longs(1, (int64_t[]){4}, (int64_t[]){4, -100, 0, 2});
   rc_tensor *x3 = rand_tensor(3, (int64_t[]){2, 3, 4}, 2.0);
   rc_tensor *t3 = longs(2, (int64_t[]){2, 4}, (int64_t[]){0, 1, 2, 7, 2, 2, 1, 0});
   rc_tensor *x1 = rand_tensor(1, (int64_t[]){6}, 2.0), *t1 = longs(0, NULL, (int64_t[]){5});
-  for (int r = 0; r < 3; r++) {
-    for (int k = 0; k < 3; k++) {
-      class_arg a = {t, -100, k * 0.25, (rc_reduction)r};
-      gradcheck("cross_entropy (N,C)", build_ce, &a, 1, (rc_tensor *[]){x}, &smooth);
-      class_arg a3 = {t3, 7, k * 0.25, (rc_reduction)r};
-      gradcheck("cross_entropy (N,C,d)", build_ce, &a3, 1, (rc_tensor *[]){x3}, &smooth);
-      class_arg a1 = {t1, -100, k * 0.25, (rc_reduction)r};
-      gradcheck("cross_entropy (C)", build_ce, &a1, 1, (rc_tensor *[]){x1}, &smooth);
+  rc_tensor *w5 = class_weights(5), *w3 = class_weights(3), *w6 = class_weights(6);
+  for (int weighted = 0; weighted < 2; weighted++)
+    for (int r = 0; r < 3; r++) {
+      const rc_tensor *wa = weighted ? w5 : NULL, *wb = weighted ? w3 : NULL;
+      for (int k = 0; k < 3; k++) {
+        class_arg a = {t, -100, k * 0.25, (rc_reduction)r, wa};
+        gradcheck("cross_entropy (N,C)", build_ce, &a, 1, (rc_tensor *[]){x}, &smooth);
+        class_arg a3 = {t3, 7, k * 0.25, (rc_reduction)r, wb};
+        gradcheck("cross_entropy (N,C,d)", build_ce, &a3, 1, (rc_tensor *[]){x3}, &smooth);
+        class_arg a1 = {t1, -100, k * 0.25, (rc_reduction)r, weighted ? w6 : NULL};
+        gradcheck("cross_entropy (C)", build_ce, &a1, 1, (rc_tensor *[]){x1}, &smooth);
+      }
+      class_arg n = {t, -100, 0, (rc_reduction)r, wa}, n3 = {t3, 7, 0, (rc_reduction)r, wb};
+      gradcheck("nll_loss (N,C)", build_nll, &n, 1, (rc_tensor *[]){x}, &smooth);
+      gradcheck("nll_loss (N,C,d)", build_nll, &n3, 1, (rc_tensor *[]){x3}, &smooth);
     }
-    class_arg n = {t, -100, 0, (rc_reduction)r}, n3 = {t3, 7, 0, (rc_reduction)r};
-    gradcheck("nll_loss (N,C)", build_nll, &n, 1, (rc_tensor *[]){x}, &smooth);
-    gradcheck("nll_loss (N,C,d)", build_nll, &n3, 1, (rc_tensor *[]){x3}, &smooth);
-  }
   rc_release(x), rc_release(t), rc_release(x3), rc_release(t3), rc_release(x1), rc_release(t1);
+  rc_release(w5), rc_release(w3), rc_release(w6);
+}
+
+/* Probabilities (softmax of random values) along dim 1 of (N,C,inner), or of a (C) vector. */
+static rc_tensor *probabilities(int ndim, const int64_t *shape) {
+  rc_tensor *p = rand_tensor(ndim, shape, 2.0);
+  int64_t C = shape[ndim == 1 ? 0 : 1], inner = rc_numel(p) / (ndim == 1 ? C : shape[0] * C);
+  for (int64_t n = 0; n < rc_numel(p) / (C * inner); n++)
+    for (int64_t j = 0; j < inner; j++) {
+      float *v = rc_f32(p) + n * C * inner + j;
+      double z = 0;
+      for (int64_t c = 0; c < C; c++) z += exp(v[c * inner]);
+      for (int64_t c = 0; c < C; c++) v[c * inner] = (float)(exp(v[c * inner]) / z);
+    }
+  return p;
+}
+
+/* Probability targets: the logits, the probabilities and the weight all get gradients. */
+static void test_prob_grads(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){4, 5}, 2.0), *p = probabilities(2, x->shape);
+  rc_tensor *x3 = rand_tensor(3, (int64_t[]){2, 3, 4}, 2.0), *p3 = probabilities(3, x3->shape);
+  rc_tensor *x1 = rand_tensor(1, (int64_t[]){6}, 2.0), *p1 = probabilities(1, x1->shape);
+  rc_tensor *w5 = class_weights(5), *w3 = class_weights(3), *w6 = class_weights(6);
+  for (int weighted = 0; weighted < 2; weighted++)
+    for (int r = 0; r < 3; r++)
+      for (int k = 0; k < 2; k++) {
+        class_arg a = {NULL, RC_IGNORE_INDEX, k * 0.3, (rc_reduction)r, NULL};
+        gradcheck("cross_entropy probabilities (N,C)", build_ce_probs, &a, 3,
+                  (rc_tensor *[]){x, p, weighted ? w5 : NULL}, &smooth);
+        gradcheck("cross_entropy probabilities (N,C,d)", build_ce_probs, &a, 3,
+                  (rc_tensor *[]){x3, p3, weighted ? w3 : NULL}, &smooth);
+        gradcheck("cross_entropy probabilities (C)", build_ce_probs, &a, 3,
+                  (rc_tensor *[]){x1, p1, weighted ? w6 : NULL}, &smooth);
+      }
+  /* the logits alone (target and weight constants): only the logits' gradient is made */
+  const gc_options logits_only = {.eps = 1e-2, .tol = 1e-2, .check = (bool[]){true, false, false}};
+  class_arg a = {NULL, -1, 0.1, RC_REDUCTION_MEAN, NULL};
+  gradcheck("cross_entropy probabilities, logits only", build_ce_probs, &a, 3,
+            (rc_tensor *[]){x, p, w5}, &logits_only);
+  CHECK(p->grad == NULL && w5->grad == NULL);
+  rc_release(x), rc_release(p), rc_release(x3), rc_release(p3), rc_release(x1), rc_release(p1);
+  rc_release(w5), rc_release(w3), rc_release(w6);
+}
+
+/* Weighted class targets and probability targets against the reference, every reduction. */
+static void test_weighted_values(void) {
+  const int64_t N = 4, C = 5, d = 3;
+  rc_tensor *x = rand_tensor(3, (int64_t[]){N, C, d}, 2.0), *p = probabilities(3, x->shape);
+  rc_tensor *w = class_weights(C), *out = NULL;
+  int64_t tv[12] = {0, 4, 2, 1, -100, 3, 3, 3, 0, 2, 1, 4};
+  rc_tensor *t = longs(2, (int64_t[]){N, d}, tv);
+  const float *xv = rc_f32(x), *pv = rc_f32(p), *wv = rc_f32(w);
+  double rows[12];
+  for (int r = 0; r < 3; r++)
+    for (int k = 0; k < 2; k++) {
+      double s = k ? 0.2 : 0.0;
+      for (int probs = 0; probs < 2; probs++) {
+        double want = reference_loss(xv, tv, probs ? pv : NULL, wv, N, C, d, -100, s,
+                                     (rc_reduction)r, rows);
+        CHECK_OK(rc_cross_entropy(&out, x, probs ? p : t, w, -100, s, (rc_reduction)r));
+        if (r == RC_REDUCTION_NONE) {
+          CHECK(shape_is(out, 2, (int64_t[]){N, d}));
+          CHECK(values_near(out, 12, rows, 1e-5));
+        } else {
+          CHECK(out->ndim == 0);
+          CHECK_NEAR(rc_f32(out)[0], want, 1e-5 * fmax(1, fabs(want)));
+        }
+        rc_release(out);
+      }
+    }
+  /* nll_loss: -w_t log_probs[t], the mean over the weights of the targets not ignored */
+  CHECK_OK(rc_nll_loss(&out, x, t, w, -100, RC_REDUCTION_MEAN));
+  double sum = 0, wsum = 0;
+  for (int64_t i = 0; i < 12; i++)
+    if (tv[i] != -100) {
+      sum -= wv[tv[i]] * xv[(i / d * C + tv[i]) * d + i % d];
+      wsum += wv[tv[i]];
+    }
+  CHECK_NEAR(rc_f32(out)[0], sum / wsum, 1e-5 * fmax(1, fabs(sum / wsum)));
+  rc_release(out);
+  /* by hand: logits (0, log 3), softmax (1/4, 3/4), probabilities (1/2, 1/2), weight (2, 4):
+     loss = 2/2 log 4 + 4/2 log(4/3) */
+  rc_tensor *xh = tensor_of(2, (int64_t[]){1, 2}, (float[]){0, (float)log(3.0)});
+  rc_tensor *ph = tensor_of(2, (int64_t[]){1, 2}, (float[]){0.5f, 0.5f});
+  rc_tensor *wh = tensor_of(1, (int64_t[]){2}, (float[]){2, 4});
+  CHECK_OK(rc_cross_entropy(&out, xh, ph, wh, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN));
+  CHECK_NEAR(rc_f32(out)[0], log(4.0) + 2 * log(4.0 / 3), 1e-6);
+  rc_release(out), rc_release(xh), rc_release(ph), rc_release(wh);
+  rc_release(x), rc_release(p), rc_release(w), rc_release(t);
+}
+
+/* BCE's weight: each element's loss times w (broadcast), the mean still over all elements. */
+static void test_bce_weight(void) {
+  rc_tensor *x = tensor_of(2, (int64_t[]){2, 2}, (float[]){1, -2, 0, 3});
+  rc_tensor *y = tensor_of(2, (int64_t[]){2, 2}, (float[]){1, 0, 0.5f, 0.25f});
+  rc_tensor *w = tensor_of(2, (int64_t[]){2, 1}, (float[]){2, 0.5f}), *plain = NULL, *out = NULL;
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&plain, x, y, NULL, NULL, RC_REDUCTION_NONE));
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, w, NULL, RC_REDUCTION_NONE));
+  const float *l = rc_f32(plain);
+  CHECK_NEAR_VALUES(out, 1e-6, 2 * l[0], 2 * l[1], 0.5 * l[2], 0.5 * l[3]);
+  rc_release(out);
+  CHECK_OK(rc_binary_cross_entropy_with_logits(&out, x, y, w, NULL, RC_REDUCTION_MEAN));
+  CHECK_NEAR(rc_f32(out)[0], (2 * (l[0] + l[1]) + 0.5 * (l[2] + l[3])) / 4, 1e-6);
+  rc_release(out), rc_release(plain);
+
+  rc_tensor *a = rand_tensor(2, (int64_t[]){3, 4}, 3.0);
+  rc_tensor *b = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  for (int64_t i = 0; i < 12; i++) rc_f32(b)[i] = 0.5f + 0.5f * rc_f32(b)[i]; /* in [0, 1) */
+  rc_tensor *wc = class_weights(4), *wf = rand_tensor(2, (int64_t[]){3, 4}, 1.0);
+  rc_tensor *pw = tensor_of(1, (int64_t[]){4}, (float[]){0.5f, 1, 2, 4});
+  for (int r = 0; r < 3; r++) {
+    pair_arg pa = {(rc_reduction)r, NULL, wc}, pb = {(rc_reduction)r, pw, wf};
+    gradcheck("bce weight (4)", build_bce, &pa, 2, (rc_tensor *[]){a, b}, &smooth);
+    gradcheck("bce weight (3,4), pos_weight", build_bce, &pb, 2, (rc_tensor *[]){a, b}, &smooth);
+  }
+  rc_tensor *bad = tensor_of(1, (int64_t[]){3}, (float[]){1, 2, 3});
+  rc_tensor *iw = longs(1, (int64_t[]){4}, (int64_t[]){1, 1, 1, 1});
+  out = NULL;
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, b, bad, NULL, RC_REDUCTION_MEAN),
+              "binary_cross_entropy_with_logits: weight shape (3) does not broadcast to input "
+              "shape (3,4)");
+  CHECK_FAILS(rc_binary_cross_entropy_with_logits(&out, a, b, iw, NULL, RC_REDUCTION_MEAN),
+              "binary_cross_entropy_with_logits: weight must be float32, got int64");
+  wc->requires_grad = true;
+  CHECK_FAILS(rcg_binary_cross_entropy_with_logits(&out, a, b, wc, NULL, RC_REDUCTION_MEAN),
+              "binary_cross_entropy_with_logits: weight requires grad, but no gradient is "
+              "computed for it (as in PyTorch); detach it");
+  CHECK(out == NULL);
+  wc->requires_grad = false;
+  rc_release(x), rc_release(y), rc_release(w), rc_release(a), rc_release(b), rc_release(wc),
+      rc_release(wf), rc_release(pw), rc_release(bad), rc_release(iw);
 }
 
 /* Logits of +-1e4 give finite losses and gradients: softmax of such a row is one-hot. */
@@ -585,7 +747,7 @@ static void test_cross_entropy_extreme(void) {
   rc_tensor *x = tensor_of(2, (int64_t[]){2, 3}, (float[]){1e4f, -1e4f, 0, -1e4f, 1e4f, 1e4f});
   rc_tensor *t = longs(1, (int64_t[]){2}, (int64_t[]){1, 2}), *out = NULL;
   x->requires_grad = true;
-  CHECK_OK(rcg_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0, RC_REDUCTION_NONE));
+  CHECK_OK(rcg_cross_entropy(&out, x, t, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_NONE));
   /* row 0: -logp[1] = 1e4 - (-1e4) = 2e4; row 1: two equal maxima, -logp[2] = log 2 */
   CHECK_NEAR_VALUES(out, 1e-6, 2e4, log(2.0));
   rc_tensor *g = NULL;
@@ -594,7 +756,7 @@ static void test_cross_entropy_extreme(void) {
   CHECK(all_finite(x->grad));
   CHECK_NEAR_VALUES(x->grad, 1e-6, 1, -1, 0, 0, 0.5, -0.5);
   rc_release(out), rc_release(g);
-  CHECK_OK(rc_cross_entropy(&out, x, t, RC_IGNORE_INDEX, 0.5, RC_REDUCTION_SUM));
+  CHECK_OK(rc_cross_entropy(&out, x, t, NULL, RC_IGNORE_INDEX, 0.5, RC_REDUCTION_SUM));
   CHECK(all_finite(out));
   rc_release(out), rc_release(x), rc_release(t);
 }
@@ -613,7 +775,7 @@ static void test_cross_entropy_threads(void) {
     x->requires_grad = true;
     rc_release(x->grad);
     x->grad = NULL;
-    CHECK_OK(rcg_cross_entropy(&loss[k], x, t, -100, 0.1, RC_REDUCTION_MEAN));
+    CHECK_OK(rcg_cross_entropy(&loss[k], x, t, NULL, -100, 0.1, RC_REDUCTION_MEAN));
     CHECK_OK(rc_backward(loss[k], g, false));
     grad[k] = rc_retain(x->grad);
   }
@@ -626,6 +788,95 @@ static void test_cross_entropy_threads(void) {
   rc_release(x), rc_release(t), rc_release(g);
 }
 
+/* Probability targets with a weight: the loss and all three gradients are the same bits on
+   1, 2 or 3 threads (the weight's gradient sums rows in order). */
+static void test_prob_threads(void) {
+  const int64_t N = 512, C = 300;
+  rc_tensor *x = rand_tensor(2, (int64_t[]){N, C}, 4.0), *p = probabilities(2, x->shape);
+  rc_tensor *w = class_weights(C), *g = NULL, *in[3] = {x, p, w};
+  CHECK_OK(rc_full(&g, RC_FLOAT32, 0, NULL, 1.0));
+  int saved = rc_threads();
+  rc_tensor *loss[3] = {NULL}, *grad[3][3] = {{NULL}};
+  for (int k = 0; k < 3; k++) {
+    rc_set_threads(k + 1);
+    for (int j = 0; j < 3; j++) {
+      in[j]->requires_grad = true;
+      rc_release(in[j]->grad);
+      in[j]->grad = NULL;
+    }
+    CHECK_OK(rcg_cross_entropy(&loss[k], x, p, w, RC_IGNORE_INDEX, 0.1, RC_REDUCTION_MEAN));
+    CHECK_OK(rc_backward(loss[k], g, false));
+    for (int j = 0; j < 3; j++) grad[k][j] = rc_retain(in[j]->grad);
+  }
+  rc_set_threads(saved);
+  CHECK(identical(loss[0], loss[1]) && identical(loss[0], loss[2]));
+  for (int j = 0; j < 3; j++)
+    CHECK(identical(grad[0][j], grad[1][j]) && identical(grad[0][j], grad[2][j]));
+  double want = reference_loss(rc_f32(x), NULL, rc_f32(p), rc_f32(w), N, C, 1, RC_IGNORE_INDEX,
+                               0.1, RC_REDUCTION_MEAN, NULL);
+  CHECK_NEAR(rc_f32(loss[0])[0], want, 1e-5 * want);
+  for (int k = 0; k < 3; k++) {
+    rc_release(loss[k]);
+    for (int j = 0; j < 3; j++) rc_release(grad[k][j]);
+  }
+  for (int j = 0; j < 3; j++) in[j]->requires_grad = false;
+  rc_release(x), rc_release(p), rc_release(w), rc_release(g);
+}
+
+/* Bad weights and probability targets: refused before anything is made. */
+static void test_weight_errors(void) {
+  rc_tensor *x = rand_tensor(2, (int64_t[]){2, 5}, 1.0), *out = NULL;
+  rc_tensor *t = longs(1, (int64_t[]){2}, (int64_t[]){1, 2});
+  rc_tensor *w4 = class_weights(4), *w5 = class_weights(5), *w15 = NULL;
+  rc_tensor *iw = longs(1, (int64_t[]){5}, (int64_t[]){1, 1, 1, 1, 1});
+  rc_tensor *p = probabilities(2, x->shape), *p3 = rand_tensor(2, (int64_t[]){3, 5}, 1.0);
+  rc_tensor *it = longs(2, (int64_t[]){2, 5}, (int64_t[]){0, 1, 0, 0, 0, 1, 0, 0, 0, 0});
+  CHECK_OK(rc_view(&w15, w5, 2, (int64_t[]){1, 5}));
+  CHECK_FAILS(rc_cross_entropy(&out, x, t, w4, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: weight shape (4) must be (5), one entry per class");
+  CHECK_FAILS(rc_cross_entropy(&out, x, p, w15, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: weight shape (1,5) must be (5), one entry per class");
+  CHECK_FAILS(rc_nll_loss(&out, x, t, iw, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
+              "nll_loss: weight must be float32, got int64");
+  CHECK_FAILS(rc_cross_entropy(&out, x, p3, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: probability target shape (3,5) must equal input shape (2,5) "
+              "(class-index targets are int64)");
+  CHECK_FAILS(rc_cross_entropy(&out, x, it, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: a target of the input's shape (2,5) holds class probabilities and "
+              "must be float32, got int64");
+  CHECK_FAILS(rc_cross_entropy(&out, x, p, NULL, 0, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: ignore_index 0 applies to class-index targets only, not to "
+              "probability targets");
+  CHECK_FAILS(rc_cross_entropy(&out, x, p, NULL, RC_IGNORE_INDEX, -0.5, RC_REDUCTION_MEAN),
+              "cross_entropy: label_smoothing must be in [0, 1], got -0.5");
+  CHECK_FAILS(rc_nll_loss(&out, x, p, NULL, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
+              "nll_loss: target must be int64 class ids, got float32");
+  /* a weight that requires grad: refused with class targets (grad mode on), used under
+     no_grad, and differentiated with probabilities */
+  w5->requires_grad = true;
+  CHECK_FAILS(rcg_cross_entropy(&out, x, t, w5, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+              "cross_entropy: weight requires grad, but no gradient is computed for it with "
+              "class-index targets (as in PyTorch); detach it");
+  CHECK_FAILS(rcg_nll_loss(&out, x, t, w5, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
+              "nll_loss: weight requires grad, but no gradient is computed for it (as in "
+              "PyTorch); detach it");
+  CHECK(out == NULL);
+  bool was = rc_set_grad_enabled(false);
+  CHECK_OK(rcg_cross_entropy(&out, x, t, w5, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN));
+  CHECK(out && out->grad_fn == NULL);
+  rc_release(out);
+  rc_set_grad_enabled(was);
+  out = NULL;
+  CHECK_OK(rcg_cross_entropy(&out, x, p, w5, RC_IGNORE_INDEX, 0, RC_REDUCTION_SUM));
+  CHECK(out && out->grad_fn && !strcmp(out->grad_fn->name, "CrossEntropyLossBackward"));
+  CHECK_OK(rc_backward(out, NULL, false));
+  CHECK(shape_is(w5->grad, 1, (int64_t[]){5}));
+  rc_release(out);
+  w5->requires_grad = false;
+  rc_release(x), rc_release(t), rc_release(w4), rc_release(w5), rc_release(w15), rc_release(iw),
+      rc_release(p), rc_release(p3), rc_release(it);
+}
+
 static void test_class_errors(void) {
   rc_tensor *x = rand_tensor(2, (int64_t[]){2, 5}, 1.0), *out = NULL;
   rc_tensor *bad = longs(1, (int64_t[]){2}, (int64_t[]){1, 5});
@@ -634,21 +885,21 @@ static void test_class_errors(void) {
   rc_tensor *ft = tensor_of(1, (int64_t[]){2}, (float[]){1, 2});
   rc_tensor *ok = longs(1, (int64_t[]){2}, (int64_t[]){1, 2});
   rc_tensor *x0 = scalar_of(1);
-  CHECK_FAILS(rc_cross_entropy(&out, x, bad, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_cross_entropy(&out, x, bad, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
               "cross_entropy: target 5 out of range for 5 classes (expected 0..4, or "
               "ignore_index -100)");
-  CHECK_FAILS(rc_cross_entropy(&out, x, neg, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_cross_entropy(&out, x, neg, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
               "cross_entropy: target -1 out of range for 5 classes");
-  CHECK_FAILS(rc_nll_loss(&out, x, bad, 0, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_nll_loss(&out, x, bad, NULL, 0, RC_REDUCTION_MEAN),
               "nll_loss: target 5 out of range for 5 classes (expected 0..4, or ignore_index 0)");
-  CHECK_FAILS(rc_cross_entropy(&out, x, three, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_cross_entropy(&out, x, three, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
               "cross_entropy: target shape (3) does not match input shape (2,5) (expected "
               "target shape (2))");
-  CHECK_FAILS(rc_nll_loss(&out, x, ft, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_nll_loss(&out, x, ft, NULL, RC_IGNORE_INDEX, RC_REDUCTION_MEAN),
               "nll_loss: target must be int64 class ids, got float32");
-  CHECK_FAILS(rc_cross_entropy(&out, x, ok, RC_IGNORE_INDEX, 1.5, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_cross_entropy(&out, x, ok, NULL, RC_IGNORE_INDEX, 1.5, RC_REDUCTION_MEAN),
               "cross_entropy: label_smoothing must be in [0, 1], got 1.5");
-  CHECK_FAILS(rc_cross_entropy(&out, x0, ok, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
+  CHECK_FAILS(rc_cross_entropy(&out, x0, ok, NULL, RC_IGNORE_INDEX, 0, RC_REDUCTION_MEAN),
               "cross_entropy: input must be (C), (N,C) or (N,C,d...), got shape ()");
   CHECK(out == NULL);
   rc_reduction r = RC_REDUCTION_MEAN;
@@ -799,6 +1050,16 @@ static void test_saved_versions(void) {
   CHECK_FAILS(rc_backward(out, g, false),
               "a value EmbeddingBackward saved for its gradient was changed");
   rc_release(out), rc_release(g), rc_release(w), rc_release(ids);
+  /* ... the class weight of cross_entropy too */
+  rc_tensor *x = rand_tensor(2, (int64_t[]){2, 3}, 1.0), *cw = class_weights(3);
+  rc_tensor *t = longs(1, (int64_t[]){2}, (int64_t[]){0, 2});
+  x->requires_grad = true;
+  CHECK_OK(rcg_cross_entropy(&out, x, t, cw, RC_IGNORE_INDEX, 0.1, RC_REDUCTION_MEAN));
+  rc_f32(cw)[1] = 5;
+  rc_bump_version(cw);
+  CHECK_FAILS(rc_backward(out, NULL, false),
+              "a value CrossEntropyLossBackward saved for its gradient was changed");
+  rc_release(out), rc_release(x), rc_release(cw), rc_release(t);
 }
 
 int main(void) {
@@ -817,8 +1078,13 @@ int main(void) {
   test_cross_entropy_values();
   test_cross_entropy_ignore();
   test_class_grads();
+  test_prob_grads();
+  test_weighted_values();
+  test_bce_weight();
   test_cross_entropy_extreme();
   test_cross_entropy_threads();
+  test_prob_threads();
+  test_weight_errors();
   test_class_errors();
   test_layer_norm_values();
   test_layer_norm_grads();

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # tests/golden/gen_nn_ops.py — writes tests/golden/nn_ops.lua: small cases of embedding, the
-# losses and layer_norm with PyTorch's outputs and gradients, for tests/nn_functional_spec.lua.
+# losses (with class weights and probability targets) and layer_norm with PyTorch's outputs and
+# gradients, for tests/nn_functional_spec.lua.
 #
 # Run once (needs PyTorch; the tests never do):
 #     /usr/bin/python3 tests/golden/gen_nn_ops.py > tests/golden/nn_ops.lua
@@ -191,6 +192,124 @@ for name, shape, affine, eps in [
     case(lines, {"name": name, "input": x, "normalized_shape": shape, "weight": w, "bias": b,
                  "eps": eps, "grad_out": go},
          {"out": out, "grad_input": grads[0], "grad_weight": grads[1], "grad_bias": grads[2]})
+lines.append("  },")
+
+# --- class weights, probability targets, BCE weight ---------------------------------------
+# Appended after every case above, so those keep their random values.
+
+
+def weights(*shape):
+    """Positive float32 weights in [0.1, 2.1), 4 decimals."""
+    return (torch.rand(*shape) * 2 + 0.1).mul(1e4).round().div(1e4).float()
+
+
+def weighted_class_case(fn, name, x, target, weight, opts):
+    """A case of class-index targets with a weight (a constant: PyTorch refuses one that
+    requires grad); opts are fn's keyword arguments."""
+    go = grad_like(torch.empty(torch.tensor(target).shape), opts["reduction"])
+    out, (gx, _, _) = run(lambda a, b, w: fn(a, b, weight=w, **opts),
+                          [x, torch.tensor(target), weight], [True, False, False], go)
+    case(lines, {"name": name, "input": x, "target": target, "weight": weight, "options": opts,
+                 "grad_out": go}, {"out": out, "grad_input": gx})
+
+
+def probabilities(*shape, dim):
+    """float32 class probabilities along dim (rows sum to 1 up to float32 rounding)."""
+    return torch.softmax(f32(*shape, scale=2.0).double(), dim).float()
+
+
+lines.append("  cross_entropy_weight = {")
+x = f32(4, 5, scale=2.0)
+w = weights(5)
+x3 = f32(2, 4, 3, scale=2.0)
+w4 = weights(4)
+x1 = f32(6, scale=2.0)
+w6 = weights(6)
+t3 = [[1, 0, 3], [2, 2, 0]]
+for name, xi, ti, wi, opts in [
+        ("(4,5) mean, an ignored row", x, [3, -100, 0, 4], w, {"reduction": "mean"}),
+        ("(4,5) sum", x, [3, -100, 0, 4], w, {"reduction": "sum"}),
+        ("(4,5) none", x, [3, -100, 0, 4], w, {"reduction": "none"}),
+        ("(4,5) label_smoothing 0.2 mean", x, [3, -100, 0, 4], w,
+         {"reduction": "mean", "label_smoothing": 0.2}),
+        ("(4,5) label_smoothing 0.2 none", x, [3, 1, 0, 4], w,
+         {"reduction": "none", "label_smoothing": 0.2}),
+        ("(4,5) label_smoothing 0.1 sum, ignore_index 0", x, [3, 1, 0, 0], w,
+         {"reduction": "sum", "ignore_index": 0, "label_smoothing": 0.1}),
+        ("(2,4,3) ignore_index 0, smoothing 0.2 mean", x3, t3, w4,
+         {"reduction": "mean", "ignore_index": 0, "label_smoothing": 0.2}),
+        ("(2,4,3) none", x3, t3, w4, {"reduction": "none"}),
+        ("(6) with a 0-d target, smoothing 0.3", x1, 2, w6,
+         {"reduction": "mean", "label_smoothing": 0.3})]:
+    weighted_class_case(F.cross_entropy, name, xi, ti, wi, opts)
+lines.append("  },")
+
+# Probability targets: the target and the weight get gradients too (PyTorch gives them).
+lines.append("  cross_entropy_probs = {")
+p = probabilities(4, 5, dim=1)
+p3 = probabilities(2, 4, 3, dim=1)
+p1 = probabilities(6, dim=0)
+loose = f32(3, 4).abs()  # not normalized: PyTorch takes any values
+xl = f32(3, 4, scale=2.0)
+wl = weights(4)
+xe = torch.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]])
+pe = torch.tensor([[0.5, 0.25, 0.25], [0.0, 0.5, 0.5]])
+for name, xi, pi, wi, opts in [
+        ("(4,5) mean", x, p, None, {"reduction": "mean"}),
+        ("(4,5) sum", x, p, None, {"reduction": "sum"}),
+        ("(4,5) none", x, p, None, {"reduction": "none"}),
+        ("(4,5) weight mean (over rows, not weights)", x, p, w, {"reduction": "mean"}),
+        ("(4,5) weight, label_smoothing 0.25 mean", x, p, w,
+         {"reduction": "mean", "label_smoothing": 0.25}),
+        ("(4,5) weight, label_smoothing 0.1 none", x, p, w,
+         {"reduction": "none", "label_smoothing": 0.1}),
+        ("(2,4,3) weight, label_smoothing 0.2 mean", x3, p3, w4,
+         {"reduction": "mean", "label_smoothing": 0.2}),
+        ("(2,4,3) none", x3, p3, None, {"reduction": "none"}),
+        ("(6) weight sum", x1, p1, w6, {"reduction": "sum"}),
+        ("(3,4) targets that do not sum to 1, weight", xl, loose, wl, {"reduction": "mean"}),
+        ("logits of +-1e4, label_smoothing 0.1", xe, pe, None,
+         {"reduction": "sum", "label_smoothing": 0.1})]:
+    red = opts["reduction"]
+    go = grad_like(torch.empty(pi.sum(0 if pi.dim() == 1 else 1).shape), red)
+    has_w = wi is not None
+    out, (gx, gp, gw) = run(
+        lambda a, b, ww: F.cross_entropy(a, b, weight=ww, reduction=red,
+                                         label_smoothing=opts.get("label_smoothing", 0.0)),
+        [xi, pi, wi], [True, True, has_w], go)
+    case(lines, {"name": name, "input": xi, "target": pi, "weight": wi, "options": opts,
+                 "grad_out": go},
+         {"out": out, "grad_input": gx, "grad_target": gp, "grad_weight": gw})
+lines.append("  },")
+
+lines.append("  nll_loss_weight = {")
+lp = torch.log_softmax(f32(4, 5, scale=2.0).double(), 1).float()
+lp3 = torch.log_softmax(f32(2, 4, 3, scale=2.0).double(), 1).float()
+for name, xi, ti, wi, opts in [
+        ("(4,5) mean", lp, [0, 4, 2, 2], w, {"reduction": "mean"}),
+        ("(4,5) sum, ignore_index 2", lp, [0, 4, 2, 2], w, {"reduction": "sum", "ignore_index": 2}),
+        ("(4,5) none, ignore_index 2", lp, [0, 4, 2, 1], w,
+         {"reduction": "none", "ignore_index": 2}),
+        ("(2,4,3) mean, ignore_index 0", lp3, t3, w4, {"reduction": "mean", "ignore_index": 0})]:
+    weighted_class_case(F.nll_loss, name, xi, ti, wi, opts)
+lines.append("  },")
+
+lines.append("  binary_cross_entropy_with_logits_weight = {")
+x = f32(4, 3, scale=3.0)
+y = torch.tensor([[1, 0, 1], [0, 0, 1], [1, 1, 0], [0.25, 0.5, 0.75]], dtype=torch.float32)
+for name, wi, pwi, red in [
+        ("(4,3) weight (3) mean", weights(3), None, "mean"),
+        ("(4,3) weight (4,1) none", weights(4, 1), None, "none"),
+        ("(4,3) weight (4,3) and pos_weight (3) sum", weights(4, 3), weights(3), "sum")]:
+    go = grad_like(x, red)
+    out, (gx, gy) = run(
+        lambda a, b: F.binary_cross_entropy_with_logits(
+            a, b, weight=wi.double(), pos_weight=None if pwi is None else pwi.double(),
+            reduction=red),
+        [x, y], [True, True], go)
+    case(lines, {"name": name, "input": x, "target": y, "weight": wi, "pos_weight": pwi,
+                 "reduction": red, "grad_out": go},
+         {"out": out, "grad_input": gx, "grad_target": gy})
 lines.append("  },")
 
 lines.append("}")

@@ -35,20 +35,25 @@ function F.mse_loss(input, target, opts)
   return recur.mse_loss(input, target, opts.reduction)
 end
 
+--- opts.weight rescales each element's loss (broadcast to input), opts.pos_weight the
+--- positive term, as torch.nn.functional.
 function F.binary_cross_entropy_with_logits(input, target, opts)
   opts = options.check("nn.functional.binary_cross_entropy_with_logits", opts,
-    { reduction = "mean", pos_weight = options.NONE })
+    { reduction = "mean", weight = options.NONE, pos_weight = options.NONE })
   return recur.binary_cross_entropy_with_logits(input, target, opts)
 end
 
+--- target: int64 class numbers 0..C-1, or float32 class probabilities of the logits' shape;
+--- opts.weight: a (C) tensor of class weights.
 function F.cross_entropy(logits, target, opts)
   opts = options.check("nn.functional.cross_entropy", opts,
-    { reduction = "mean", ignore_index = -100, label_smoothing = 0 })
+    { reduction = "mean", weight = options.NONE, ignore_index = -100, label_smoothing = 0 })
   return recur.cross_entropy(logits, target, opts)
 end
 
 function F.nll_loss(log_probs, target, opts)
-  opts = options.check("nn.functional.nll_loss", opts, { reduction = "mean", ignore_index = -100 })
+  opts = options.check("nn.functional.nll_loss", opts,
+    { reduction = "mean", weight = options.NONE, ignore_index = -100 })
   return recur.nll_loss(log_probs, target, opts)
 end
 

@@ -1,6 +1,8 @@
 -- scripts/recur/nn/loss.lua — loss modules: MSELoss, BCEWithLogitsLoss, CrossEntropyLoss,
 -- NLLLoss, each `loss(input, target)` with reduction 'mean' | 'sum' | 'none' as PyTorch.
--- Class targets are int64 class numbers 0..C-1, so ignore_index = 0 skips padding.
+-- Class targets are int64 class numbers 0..C-1, so ignore_index = 0 skips padding;
+-- CrossEntropyLoss also takes float32 class probabilities. weight = a (C) tensor of class
+-- weights (per-element weights for BCEWithLogitsLoss).
 local Module = require "recur.nn.module"
 local options = require "recur.options"
 local F = require "recur.nn.functional"
@@ -31,9 +33,10 @@ end
 
 M.MSELoss = loss_class("MSELoss", F.mse_loss, { reduction = "mean" })
 M.BCEWithLogitsLoss = loss_class("BCEWithLogitsLoss", F.binary_cross_entropy_with_logits,
-  { reduction = "mean", pos_weight = options.NONE })
+  { reduction = "mean", weight = options.NONE, pos_weight = options.NONE })
 M.CrossEntropyLoss = loss_class("CrossEntropyLoss", F.cross_entropy,
-  { reduction = "mean", ignore_index = -100, label_smoothing = 0 })
-M.NLLLoss = loss_class("NLLLoss", F.nll_loss, { reduction = "mean", ignore_index = -100 })
+  { reduction = "mean", weight = options.NONE, ignore_index = -100, label_smoothing = 0 })
+M.NLLLoss = loss_class("NLLLoss", F.nll_loss,
+  { reduction = "mean", weight = options.NONE, ignore_index = -100 })
 
 return M
