@@ -332,12 +332,14 @@ done:
   return st;
 }
 
-/* PyTorch 1.13 refuses a weight that requires grad where it has no gradient formula for it
-   (class-index targets, BCE). So does recur, rather than leave its .grad silently empty. */
-static rc_status refuse_weight_grad(const char *fn, const rc_tensor *weight, const char *where) {
-  if (weight && rc_any_requires_grad(1, &weight))
-    return rc_fail(RC_ERR_ARG, "%s: weight requires grad, but no gradient is computed for it%s "
-                               "(as in PyTorch); detach it", fn, where);
+/* PyTorch 1.13 refuses a weight (or BCE's pos_weight) that requires grad where it has no
+   gradient formula for it (class-index targets, BCE). So does recur, rather than leave its
+   .grad silently empty. */
+static rc_status refuse_grad(const char *fn, const char *what, const rc_tensor *t,
+                             const char *where) {
+  if (t && rc_any_requires_grad(1, &t))
+    return rc_fail(RC_ERR_ARG, "%s: %s requires grad, but no gradient is computed for it%s "
+                               "(as in PyTorch); detach it", fn, what, where);
   return RC_OK;
 }
 
@@ -346,7 +348,8 @@ rc_status rcg_binary_cross_entropy_with_logits(rc_tensor **out, const rc_tensor 
                                                const rc_tensor *pos_weight,
                                                rc_reduction reduction) {
   rc_tensor *wc = NULL, *pwc = NULL;
-  rc_status st = refuse_weight_grad("binary_cross_entropy_with_logits", weight, "");
+  rc_status st = refuse_grad("binary_cross_entropy_with_logits", "weight", weight, "");
+  if (!st) st = refuse_grad("binary_cross_entropy_with_logits", "pos_weight", pos_weight, "");
   if (st || (st = bce_forward(out, &wc, &pwc, input, target, weight, pos_weight, reduction)))
     return st;
   const rc_tensor *in[2] = {input, target}, *saved[4] = {input, target, pwc, wc};
@@ -778,7 +781,7 @@ rc_status rcg_cross_entropy(rc_tensor **out, const rc_tensor *logits, const rc_t
   /* with probabilities, the loss is smooth in the target and the weight: they get gradients,
      as in PyTorch; with class ids only the logits do */
   bool probs = target->dtype == RC_FLOAT32;
-  if (!probs) st = refuse_weight_grad("cross_entropy", weight, " with class-index targets");
+  if (!probs) st = refuse_grad("cross_entropy", "weight", weight, " with class-index targets");
   if (st || (st = cross_entropy_forward(out, &stats, &divisor, logits, target, weight,
                                         ignore_index, label_smoothing, reduction)))
     return st;
@@ -862,7 +865,7 @@ done:
 rc_status rcg_nll_loss(rc_tensor **out, const rc_tensor *log_probs, const rc_tensor *target,
                        const rc_tensor *weight, int64_t ignore_index, rc_reduction reduction) {
   double divisor = 0;
-  rc_status st = refuse_weight_grad("nll_loss", weight, "");
+  rc_status st = refuse_grad("nll_loss", "weight", weight, "");
   if (st || (st = nll_forward(out, &divisor, log_probs, target, weight, ignore_index, reduction)))
     return st;
   const rc_tensor *in[1] = {log_probs}, *saved[2] = {target, weight};

@@ -47,8 +47,8 @@ rc_status rcg_mse_loss(rc_tensor **out, const rc_tensor *input, const rc_tensor 
    broadcastable to input, e.g. (C) for input (N,C)) as PyTorch:
    loss = weight ((1 - y) x + (1 + (pos_weight - 1) y) log(1 + exp(-x))), computed without
    overflow; "mean" divides by the element count whatever the weight. Gradients for input and
-   target; weight and pos_weight are constants (as in PyTorch 1.13, which refuses a weight
-   that requires grad: so does rcg_, pos_weight is simply not differentiated). */
+   target; weight and pos_weight are constants: one that requires grad is refused (as
+   PyTorch 1.13 does). */
 rc_status rc_binary_cross_entropy_with_logits(rc_tensor **out, const rc_tensor *input,
                                               const rc_tensor *target, const rc_tensor *weight,
                                               const rc_tensor *pos_weight,

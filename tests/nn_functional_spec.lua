@@ -504,6 +504,14 @@ describe("the weight of binary_cross_entropy_with_logits", function()
       nn.BCEWithLogitsLoss({weight = recur.ones(2):requires_grad_()})(x, x)
     end, "recur.binary_cross_entropy_with_logits: weight requires grad, but no gradient is "
       .. "computed for it (as in PyTorch); detach it")
+    assert.has_error(function()
+      nn.BCEWithLogitsLoss({pos_weight = recur.ones(2):requires_grad_()})(x, x)
+    end, "recur.binary_cross_entropy_with_logits: pos_weight requires grad, but no gradient is "
+      .. "computed for it (as in PyTorch); detach it")
+    -- Under no_grad nothing is recorded, so nothing is refused.
+    recur.no_grad(function()
+      nn.BCEWithLogitsLoss({pos_weight = recur.ones(2):requires_grad_()})(x, x)
+    end)
   end)
 end)
 
