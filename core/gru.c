@@ -1,5 +1,6 @@
 /* core/gru.c — the GRU's gate math for one step, forward and backward, gate order r, z, n as
-   PyTorch (the reset gate multiplies W_hn h + b_hn); core/rnn_layer.c does the GEMMs around it. */
+   PyTorch (the reset gate multiplies W_hn h + b_hn); core/rnn_recurrence.c does the GEMMs
+   around it. */
 #include "rnn.h"
 
 /* --- forward ------------------------------------------------------------------------------------

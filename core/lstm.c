@@ -1,5 +1,5 @@
 /* core/lstm.c — the LSTM's gate math for one step, forward and backward, gate order i, f, g, o
-   as PyTorch; core/rnn_layer.c does the GEMMs around it. One pass per step, vectorized over H. */
+   as PyTorch; core/rnn_recurrence.c does the GEMMs around it. One pass per step, vectorized over H. */
 #include "rnn.h"
 
 /* --- forward ------------------------------------------------------------------------------------

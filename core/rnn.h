@@ -89,7 +89,7 @@ rc_status rcg_rnn_cell(rc_tensor **h, rc_tensor **c, rc_rnn_mode mode, const rc_
                        const rc_tensor *hx, const rc_tensor *cx, const rc_tensor *w_ih,
                        const rc_tensor *w_hh, const rc_tensor *b_ih, const rc_tensor *b_hh);
 
-/* ==== The sequence driver (core/rnn_layer.c), for core/grad_rnn.c ================================
+/* ==== The sequence driver (core/rnn_plan.c, rnn_layer.c, rnn_recurrence.c), for grad_rnn.c =====
 
    A plan holds one call's checked sizes and its batch order: sequences sorted by length,
    longest first (stable), so the sequences still running at step t are rows 0..bs[t]-1 and

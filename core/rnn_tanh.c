@@ -1,5 +1,6 @@
 /* core/rnn_tanh.c — the vanilla RNN's gate math for one step, h_t = tanh|relu(pre), forward and
-   backward; core/rnn_layer.c does the GEMMs around it. One pass per step, vectorized over H. */
+   backward; core/rnn_recurrence.c does the GEMMs around it. One pass per step, vectorized
+   over H. */
 #include "rnn.h"
 
 /* --- forward ------------------------------------------------------------------------------------

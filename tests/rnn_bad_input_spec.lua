@@ -1,5 +1,5 @@
 -- tests/rnn_bad_input_spec.lua — bad calls of nn.RNN / nn.LSTM / nn.GRU and the cells: each is
--- refused with an exact message (from rnn.lua or the C core, core/rnn_layer.c, core/grad_rnn.c).
+-- refused with an exact message (from rnn.lua or the C core, core/rnn_plan.c, core/grad_rnn.c).
 local recur = require "recur"
 local nn = recur.nn
 
