@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
+# gnuplot-nox draws recur.plot's plots; fonts-liberation is its Recommends (the text in PNGs),
+# which --no-install-recommends below would skip.
 PACKAGES="cmake gcc make pkg-config lua5.4 liblua5.4-dev libblis-openmp-dev libblis4-openmp
-          libedit-dev libcjson-dev lua-busted tmux"
+          libedit-dev libcjson-dev lua-busted tmux gnuplot-nox fonts-liberation"
 
 missing=()
 for p in $PACKAGES; do

@@ -181,6 +181,7 @@ function Bar:finish(fields)
 end
 
 M.Bar = Bar
+M.isatty = isatty   -- also for recur.plot (drawing in the terminal)
 
 -- progress(total, opts) is progress.new(total, opts).
 return setmetatable(M, { __call = function(_, ...) return M.new(...) end })
