@@ -259,7 +259,40 @@ typedef struct {
   int64_t kc;         /* BLIS's k blocking: a weight micro-panel of kc rows stays in L1 */
   bool state_is_a;    /* kernel A = state (the kernel prefers row-stored C), else its transpose */
   int64_t ws, ww;     /* micro-panel widths: state side (rows of C), weight side (columns of C) */
+  bool small_tiles;   /* rc_small_tile gives this kernel's bits: it may take the leftover rows */
 } ukernel;
+
+static inline void ukr_tile(const ukernel *u, int64_t mi, int64_t nj, int64_t k, const float *s,
+                            const float *w, float beta, float *c, int64_t ldc,
+                            const float *next_s);
+
+/* Whether rc_small_tile computes exactly what this microkernel computes for m < ws rows. It
+   sums each element in order with one FMA per term, as the skx/haswell/zen kernels do; other
+   kernels BLIS may run (sandybridge: no FMA; penryn; generic, e.g. on CPUs BLIS does not know)
+   round differently, and then a row's bits would depend on its place in the batch and on the
+   thread count. So ask the kernel itself, on random panels, at beta 0 and 1. */
+static bool small_tiles_agree(const ukernel *u) {
+  enum { k = 37, widest = 32 }; /* skx's 32 is the widest panel we know; wider: no small tiles */
+  _Alignas(64) float s[widest * k], w[widest * k], c1[widest * widest], c2[widest * widest];
+  if (u->ws > widest || u->ww > widest) return false;
+  uint32_t seed = 12345u;
+  for (int i = 0; i < widest * k; i++) {
+    seed = seed * 1664525u + 1013904223u;
+    s[i] = (float)(seed >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    seed = seed * 1664525u + 1013904223u;
+    w[i] = (float)(seed >> 8) * (2.0f / 16777216.0f) - 1.0f;
+  }
+  for (int64_t m = 1; m < u->ws; m++) {
+    if (rc_small_tile_panels(m, u->ww) == 0) continue; /* never asked of it */
+    for (int b = 0; b <= 1; b++) {
+      for (int64_t i = 0; i < m * u->ww; i++) c1[i] = c2[i] = s[i % (widest * k)];
+      ukr_tile(u, m, u->ww, k, s, w, (float)b, c1, u->ww, s);
+      rc_small_tile(m, 1, u->ww, k, s, u->ws, w, 0, u->ww, (float)b, c2, u->ww);
+      if (memcmp(c1, c2, sizeof(float) * (size_t)(m * u->ww)) != 0) return false;
+    }
+  }
+  return true;
+}
 
 static bool ukernel_query(ukernel *u) {
   cntx_t *cntx = bli_gks_query_cntx();
@@ -277,6 +310,7 @@ static bool ukernel_query(ukernel *u) {
   u->state_is_a = rows;
   u->ws = rows ? mr : nr;
   u->ww = rows ? nr : mr;
+  u->small_tiles = small_tiles_agree(u);
   return true;
 }
 
@@ -328,7 +362,8 @@ static void packed_gemm(const ukernel *u, int64_t m, int64_t k, const float *sp,
                         float *C, int64_t ldc) {
   int64_t ws = u->ws, ww = u->ww, sstride = panel_floats(k, ws), wstride = panel_floats(k, ww);
   int64_t whole = m / ws, tail = m - whole * ws;
-  int group = tail > 0 ? rc_small_tile_panels(tail, ww) : 0; /* 0: the microkernel takes it */
+  /* group 0: the microkernel takes the tail too */
+  int group = tail > 0 && u->small_tiles ? rc_small_tile_panels(tail, ww) : 0;
   int64_t tiles = group > 0 ? whole : (m + ws - 1) / ws;
   for (int64_t p0 = 0; p0 < k; p0 += u->kc) {
     int64_t kb = k - p0 < u->kc ? k - p0 : u->kc;

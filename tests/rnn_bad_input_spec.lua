@@ -58,6 +58,10 @@ describe("recurrent layers refuse a badly shaped input", function()
       "nn.RNN: with unbatched (T,D) input, h0 must be 2-D (num_layers*num_directions, hidden_size), got 3 dims")
     assert.has_error(function() lstm(recur.randn(5, 3), { recur.zeros(2, 4), recur.zeros(2, 1, 4) }) end,
       "nn.LSTM: with unbatched (T,D) input, c0 must be 2-D (num_layers*num_directions, hidden_size), got 3 dims")
+    assert.has_error(function() rnn(recur.randn(5, 3), recur.zeros(2, 4)) end,
+      "nn.RNN: with unbatched (T,D) input, h0 must have shape (1,4) (num_layers*num_directions, hidden_size), got (2,4)")
+    assert.has_error(function() lstm(recur.randn(5, 3), { recur.zeros(2, 4), recur.zeros(2, 5) }) end,
+      "nn.LSTM: with unbatched (T,D) input, c0 must have shape (2,4) (num_layers*num_directions, hidden_size), got (2,5)")
     assert.has_error(function() rnn(recur.randn(5, 3), nil, { 5 }) end,
       "nn.RNN: lengths need batched input (one length per sequence)")
   end)

@@ -117,11 +117,16 @@ local function layer_class(name, mode_of)
     if unbatched then
       -- PyTorch's unbatched form: a batch of one, states without the batch dim.
       if lengths ~= nil then error(fn .. ": lengths need batched input (one length per sequence)", 0) end
+      local n_states = self.num_layers * (self.bidirectional and 2 or 1)
       for _, st in ipairs({ { "h0", h0 }, { "c0", c0 } }) do
         local what, s = st[1], st[2]
         if s ~= nil and (not recur.is_tensor(s) or s:dim() ~= 2) then
           error(string.format("%s: with unbatched (T,D) input, %s must be 2-D (num_layers*num_directions, hidden_size), got %s",
             fn, what, recur.is_tensor(s) and s:dim() .. " dims" or type(s)), 0)
+        end
+        if s ~= nil and (s:size(1) ~= n_states or s:size(2) ~= self.hidden_size) then
+          error(string.format("%s: with unbatched (T,D) input, %s must have shape (%d,%d) (num_layers*num_directions, hidden_size), got (%d,%d)",
+            fn, what, n_states, self.hidden_size, s:size(1), s:size(2)), 0)
         end
       end
       x = x:unsqueeze(2)
