@@ -2,6 +2,8 @@
    Debian's BLIS 0.9 runs slow `generic` kernels on CPUs it does not know (Zen 5), so we choose. */
 #include <cpuid.h>
 #include <omp.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +11,7 @@
 #include <blis.h>
 #include "runtime.h"
 
-static bool initialised;
+static atomic_bool initialised; /* read by rc_set_threads on any thread */
 static int thread_count = 1;
 static bool threads_chosen; /* rc_set_threads before rc_init: keep the caller's choice */
 static const char *arch_source = "BLIS default";
@@ -52,17 +54,36 @@ static int preferred_arch(const cpu_facts *c) {
   return -1;
 }
 
-rc_status rc_init(void) {
-  if (initialised) return RC_OK;
+/* Whether BLIS_ARCH_TYPE=id names a sub-configuration Debian's x86-64 BLIS has; any other id
+   (knc, the ARM and POWER ones) makes bli_init() abort the process. */
+static bool x86_config(long id) {
+  static const long ids[] = {BLIS_ARCH_SKX,       BLIS_ARCH_KNL,       BLIS_ARCH_HASWELL,
+                             BLIS_ARCH_SANDYBRIDGE, BLIS_ARCH_PENRYN,  BLIS_ARCH_ZEN3,
+                             BLIS_ARCH_ZEN2,      BLIS_ARCH_ZEN,       BLIS_ARCH_EXCAVATOR,
+                             BLIS_ARCH_STEAMROLLER, BLIS_ARCH_PILEDRIVER, BLIS_ARCH_BULLDOZER,
+                             BLIS_ARCH_GENERIC};
+  for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+    if (ids[i] == id) return true;
+  return false;
+}
+
+/* rc_init's body runs under a lock (hosts may start engines from several threads) until it
+   succeeds once; a refused BLIS_ARCH_TYPE can be fixed and rc_init called again. */
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static rc_status init_body(void) {
   const char *user_arch = getenv("BLIS_ARCH_TYPE");
   cpu_facts cpu = read_cpu();
   if (user_arch && *user_arch) {
-    /* BLIS would run skx kernels on a CPU without AVX-512 and die of SIGILL: refuse instead. */
+    /* BLIS would run skx kernels on a CPU without AVX-512 and die of SIGILL, and abort on an
+       id it was not built with: refuse instead. */
     char *end;
     long id = strtol(user_arch, &end, 10);
-    if (*end || id < 0 || id >= BLIS_NUM_ARCHS)
-      return rc_fail(RC_ERR_ARG, "init: BLIS_ARCH_TYPE=%s is not a BLIS arch id (0..%d, 0 = skx)",
-                     user_arch, BLIS_NUM_ARCHS - 1);
+    if (*end || !x86_config(id))
+      return rc_fail(RC_ERR_ARG,
+                     "init: BLIS_ARCH_TYPE=%s is not a BLIS arch id of this build (0 = skx, 3 = "
+                     "haswell, 4 = sandybridge, 6 = zen3, 7 = zen2, 8 = zen, %d = generic ...)",
+                     user_arch, (int)BLIS_ARCH_GENERIC);
     if ((id == BLIS_ARCH_SKX || id == BLIS_ARCH_KNL) && !cpu.avx512)
       return rc_fail(RC_ERR_ARG,
                      "init: BLIS_ARCH_TYPE=%s asks for AVX-512 kernels but this CPU has no "
@@ -81,6 +102,14 @@ rc_status rc_init(void) {
   bli_init();
   initialised = true;
   return rc_set_threads(threads_chosen ? thread_count : rc_max_threads());
+}
+
+rc_status rc_init(void) {
+  if (initialised) return RC_OK;
+  pthread_mutex_lock(&init_lock);
+  rc_status st = initialised ? RC_OK : init_body();
+  pthread_mutex_unlock(&init_lock);
+  return st;
 }
 
 int rc_max_threads(void) { return omp_get_num_procs(); }

@@ -87,4 +87,13 @@ describe("recur (the executable)", function()
     assert.is_false(ok)
     assert.is_truthy(out:find("BLIS_ARCH_TYPE=banana is not a BLIS arch id", 1, true), out)
   end)
+
+  it("refuses an arch id this BLIS was not built with (knc, ARM) instead of letting BLIS abort", function()
+    for _, id in ipairs { "2", "13", "24" } do
+      local out, ok = run(string.format("BLIS_ARCH_TYPE=%s %q -e 'print(1)'", id, exe))
+      assert.is_false(ok)
+      assert.is_truthy(out:find("BLIS_ARCH_TYPE=" .. id .. " is not a BLIS arch id of this build", 1, true), out)
+      assert.is_falsy(out:find("Aborting", 1, true), out)
+    end
+  end)
 end)
