@@ -356,6 +356,7 @@ static int call_body(lua_State *L) {
   luaL_checkstack(L, r->nin, "too many inputs");
   for (int i = 0; i < r->nin; i++) push_shared(L, r->in[i]);
   lua_call(L, r->nin, LUA_MULTRET);
+  luaL_checkstack(L, 4, "too many results"); /* after MULTRET no free slot is promised */
   int nres = lua_gettop(L) - base;
   if (nres < r->nout) {
     lua_pushfstring(L, "%s: '%s' returned %d value%s, expected %d", fn, r->name, nres,
