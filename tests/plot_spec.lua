@@ -387,6 +387,8 @@ describe("recur.plot.line refuses bad input", function()
     refuses("recur.plot.line: series 'validation': y[2] is inf; values must be finite numbers",
       { train = { 1, 2 }, validation = { 1, math.huge } })
     refuses("recur.plot.line: x[1] is -inf; values must be finite numbers", { x = { -math.huge, 1 }, y = { 1, 2 } })
+    refuses("recur.plot.line: y[2] is -1e+308; gnuplot cannot scale an axis to values beyond 1e300",
+      { 1, -1e308 })
     refuses("recur.plot.line: y[2] is nan; values must be finite numbers", recur.tensor { 1, 0 / 0 })
   end)
 

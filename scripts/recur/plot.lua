@@ -82,6 +82,9 @@ local function values(fn, where, v)
     if x ~= x or x == math.huge or x == -math.huge then
       fail("%s: %s[%d] is %s; values must be finite numbers", fn, where, i, describe_value(x))
     end
+    if math.abs(x) > 1e300 then -- gnuplot's autoscaling overflows near the double's limit
+      fail("%s: %s[%d] is %g; gnuplot cannot scale an axis to values beyond 1e300", fn, where, i, x)
+    end
   end
   return v
 end
