@@ -130,6 +130,22 @@ static rc_status project_inputs(const layer_ctx *L, float *bias_row) {
   return RC_OK;
 }
 
+/* Layer l's states (dirs, B, H) of a 3-D state tensor s, in the sorted batch order, into dst;
+   s NULL: zeros (no initial state, no gradient from the next layer). */
+static rc_status gather_layer(float *dst, const rc_rnn_plan *p, const rc_tensor *s, int l) {
+  if (!s) {
+    memset(dst, 0, sizeof(float) * (size_t)(p->dirs * p->B * p->H));
+    return RC_OK;
+  }
+  rc_tensor *v = NULL;
+  int64_t shape[3] = {p->dirs, p->B, p->H};
+  rc_status st = rc_view_of(&v, s, 3, shape, s->stride, s->offset + l * p->dirs * s->stride[0]);
+  if (st) return st;
+  gather(dst, v, p->perm);
+  rc_release(v);
+  return RC_OK;
+}
+
 /* Layer by layer: projections, the recurrence, final states, then dropout into the next
    layer's input. Training (a reserve) keeps every layer's gates, cells, output and mask. */
 rc_status rc_rnn_forward_run(const rc_rnn_plan *p, const rc_tensor *x, const rc_tensor *h0,
@@ -194,25 +210,7 @@ rc_status rc_rnn_forward_run(const rc_rnn_plan *p, const rc_tensor *x, const rc_
     else if (training) L.out = base + lay.out;
     else L.out = pingpong[l % 2];
     /* Running states start at h0 / c0 (sorted), or zeros. */
-    rc_tensor *hv = NULL, *cv = NULL;
-    if (h0) {
-      int64_t shape[3] = {p->dirs, B, H};
-      int64_t at = h0->offset + l * p->dirs * h0->stride[0];
-      if ((st = rc_view_of(&hv, h0, 3, shape, h0->stride, at))) goto done;
-      gather(hrun, hv, p->perm);
-      rc_release(hv);
-    } else {
-      memset(hrun, 0, sizeof(float) * (size_t)(p->dirs * B * H));
-    }
-    if (c0) {
-      int64_t shape[3] = {p->dirs, B, H};
-      int64_t at = c0->offset + l * p->dirs * c0->stride[0];
-      if ((st = rc_view_of(&cv, c0, 3, shape, c0->stride, at))) goto done;
-      gather(crun, cv, p->perm);
-      rc_release(cv);
-    } else {
-      memset(crun, 0, sizeof(float) * (size_t)(p->dirs * B * H));
-    }
+    if ((st = gather_layer(hrun, p, h0, l)) || (st = gather_layer(crun, p, c0, l))) goto done;
     if ((st = project_inputs(&L, bias_row))) goto done;
     if ((st = rc_rnn_run_recurrence(&L, false))) goto done;
     /* Final states: each sequence's running state after its own last step. */
@@ -340,21 +338,6 @@ static rc_status weight_grads(const layer_ctx *L, int d, float *dw_ih, float *dw
   return RC_OK;
 }
 
-/* Rows (p->dirs, B, H) of a 3-D state tensor starting at layer l, as a view. */
-static rc_status layer_states(rc_tensor **v, const rc_rnn_plan *p, const rc_tensor *s, int l) {
-  int64_t shape[3] = {p->dirs, p->B, p->H};
-  return rc_view_of(v, s, 3, shape, s->stride, s->offset + l * p->dirs * s->stride[0]);
-}
-
-static rc_status gather_layer(float *dst, const rc_rnn_plan *p, const rc_tensor *s, int l) {
-  rc_tensor *v = NULL;
-  rc_status st = layer_states(&v, p, s, l);
-  if (st) return st;
-  gather(dst, v, p->perm);
-  rc_release(v);
-  return RC_OK;
-}
-
 rc_status rc_rnn_backward_run(const rc_rnn_plan *p, const rc_tensor *x, const rc_tensor *h0,
                               const rc_tensor *c0, const rc_tensor *const *weights,
                               const rc_tensor *out, const rc_tensor *reserve,
@@ -431,16 +414,8 @@ rc_status rc_rnn_backward_run(const rc_rnn_plan *p, const rc_tensor *x, const rc
     }
     if (h0 && (st = gather_layer(h0s, p, h0, l))) goto done;
     if (c0 && (st = gather_layer(c0s, p, c0, l))) goto done;
-    if (dh_n) {
-      if ((st = gather_layer(dhrun, p, dh_n, l))) goto done;
-    } else {
-      memset(dhrun, 0, sizeof(float) * (size_t)(p->dirs * B * H));
-    }
-    if (dc_n) {
-      if ((st = gather_layer(dcrun, p, dc_n, l))) goto done;
-    } else {
-      memset(dcrun, 0, sizeof(float) * (size_t)(p->dirs * B * H));
-    }
+    if ((st = gather_layer(dhrun, p, dh_n, l)) || (st = gather_layer(dcrun, p, dc_n, l)))
+      goto done;
     if ((st = rc_rnn_run_recurrence(&L, true))) goto done;
     if (dh0) scatter(rc_f32(dh0) + l * p->dirs * B * H, dhrun, p->dirs, B, H, p->perm);
     if (dc0) scatter(rc_f32(dc0) + l * p->dirs * B * H, dcrun, p->dirs, B, H, p->perm);
