@@ -2,78 +2,7 @@
    loop (the cell equations step by step in double), in every mode; threads, dropout, errors. */
 #include <stdlib.h>
 #include "check.h"
-
-/* --- the case under test -------------------------------------------------------------------- */
-
-typedef struct {
-  rc_rnn_mode mode;
-  int L, dirs;
-  int64_t T, B, D, H;
-  bool bias, with_lengths, with_states, strided_x;
-} spec;
-
-typedef struct {
-  spec s;
-  rc_rnn_config cfg;
-  rc_tensor *x, *x_base, *h0, *c0, *lengths;
-  int nw;
-  rc_tensor *w[64];
-} rnn_case;
-
-static rc_tensor *uniform(int ndim, const int64_t *shape, double lo, double hi) {
-  rc_tensor *t = NULL;
-  rc_empty(&t, RC_FLOAT32, ndim, shape);
-  rc_uniform_(t, lo, hi);
-  return t;
-}
-
-/* Lengths in 1..T, unsorted, with T and 1 present when B allows. */
-static void fill_lengths(int64_t *len, int64_t B, int64_t T) {
-  for (int64_t b = 0; b < B; b++) len[b] = 1 + (b * 7 + 3) % T;
-  if (B > 1) len[1] = T;
-  if (B > 2) len[2] = 1;
-}
-
-static void case_make(rnn_case *c, spec s, uint64_t seed) {
-  memset(c, 0, sizeof *c);
-  c->s = s;
-  c->cfg = (rc_rnn_config){.mode = s.mode, .input_size = s.D, .hidden_size = s.H,
-                           .num_layers = s.L, .bidirectional = s.dirs == 2, .dropout = 0,
-                           .training = false, .has_bias = s.bias};
-  rc_manual_seed(seed);
-  if (s.strided_x) { /* a (T,B,D) view of (B,T,D) storage, as batch_first gives */
-    int64_t bshape[3] = {s.B, s.T, s.D};
-    c->x_base = uniform(3, bshape, -1, 1);
-    int64_t shape[3] = {s.T, s.B, s.D}, stride[3] = {s.D, s.T * s.D, 1};
-    rc_view_of(&c->x, c->x_base, 3, shape, stride, 0);
-  } else {
-    int64_t shape[3] = {s.T, s.B, s.D};
-    c->x = uniform(3, shape, -1, 1);
-  }
-  int64_t sshape[3] = {s.L * s.dirs, s.B, s.H};
-  if (s.with_states) {
-    c->h0 = uniform(3, sshape, -1, 1);
-    if (s.mode == RC_LSTM) c->c0 = uniform(3, sshape, -1, 1);
-  }
-  if (s.with_lengths) {
-    rc_empty(&c->lengths, RC_INT64, 1, &s.B);
-    fill_lengths(rc_i64(c->lengths), s.B, s.T);
-  }
-  c->nw = rc_rnn_weight_count(&c->cfg);
-  double k = 1.0 / sqrt((double)s.H);
-  for (int i = 0; i < c->nw; i++) {
-    int ndim;
-    int64_t shape[2];
-    rc_rnn_weight_info(&c->cfg, i, NULL, 0, &ndim, shape);
-    c->w[i] = uniform(ndim, shape, -k, k);
-  }
-}
-
-static void case_free(rnn_case *c) {
-  rc_release(c->x), rc_release(c->x_base), rc_release(c->h0), rc_release(c->c0);
-  rc_release(c->lengths);
-  for (int i = 0; i < c->nw; i++) rc_release(c->w[i]);
-}
+#include "rnn_case.h"
 
 /* --- the reference: each sequence, direction and step on its own, in double ------------------- */
 
@@ -212,7 +141,7 @@ static void test_every_mode(void) {
       for (int dirs = 1; dirs <= 2; dirs++)
         for (int lens = 0; lens < 2; lens++)
           for (int states = 0; states < 2; states++) {
-            spec s = {modes[m], L, dirs, 5, 3, 3, 4, true, lens, states, (L + lens) % 2 == 0};
+            spec s = {modes[m], L, dirs, 5, 3, 3, 4, true, lens, states, (L + lens) % 2 == 0, 0};
             rnn_case c;
             case_make(&c, s, seed++);
             check_against_reference(&c, 2e-5);
@@ -220,7 +149,7 @@ static void test_every_mode(void) {
           }
   /* Without biases. */
   for (int m = 0; m < 4; m++) {
-    spec s = {modes[m], 2, 2, 4, 3, 3, 4, false, true, true, false};
+    spec s = {modes[m], 2, 2, 4, 3, 3, 4, false, true, true, false, 0};
     rnn_case c;
     case_make(&c, s, seed++);
     check_against_reference(&c, 2e-5);
@@ -239,8 +168,8 @@ static void test_larger_shapes(void) {
   for (int m = 0; m < 4; m++)
     for (int k = 0; k < 8; k++) {
       int was = rc_rnn_set_threading(policies[k]);
-      spec s1 = {modes[m], 2, 2, 7, 37, 20, 33, true, true, true, m % 2 == 0};
-      spec s2 = {modes[m], 1, 1, 3, 64, 16, 64, true, true, false, false};
+      spec s1 = {modes[m], 2, 2, 7, 37, 20, 33, true, true, true, m % 2 == 0, 0};
+      spec s2 = {modes[m], 1, 1, 3, 64, 16, 64, true, true, false, false, 0};
       rnn_case c;
       case_make(&c, s1, 100 + m);
       check_against_reference(&c, 5e-5);
@@ -265,7 +194,7 @@ static void test_threads_do_not_change_results(void) {
   rc_rnn_mode modes[4] = {RC_RNN_TANH, RC_RNN_RELU, RC_LSTM, RC_GRU};
   int threads = rc_threads();
   for (int m = 0; m < 4; m++) {
-    spec s = {modes[m], 2, 2, 6, 40, 12, 40, true, true, true, false};
+    spec s = {modes[m], 2, 2, 6, 40, 12, 40, true, true, true, false, 0};
     rnn_case c;
     case_make(&c, s, 300 + m);
     rc_tensor *first[3] = {NULL, NULL, NULL};
@@ -307,7 +236,7 @@ static void test_cells(void) {
   for (int m = 0; m < 4; m++)
     for (int states = 0; states < 2; states++) {
       /* The cell is the layer with T = 1 and one layer: compare with the reference through it. */
-      spec s = {modes[m], 1, 1, 1, 3, 5, 4, true, false, states, false};
+      spec s = {modes[m], 1, 1, 1, 3, 5, 4, true, false, states, false, 0};
       rnn_case c;
       case_make(&c, s, 400 + m * 2 + states);
       double rout[12], rhn[12], rcn[12];
@@ -341,7 +270,7 @@ static void test_cells(void) {
 /* --- dropout between layers ------------------------------------------------------------------- */
 
 static void test_dropout(void) {
-  spec s = {RC_LSTM, 2, 2, 5, 3, 3, 4, true, true, true, false};
+  spec s = {RC_LSTM, 2, 2, 5, 3, 3, 4, true, true, true, false, 0};
   rnn_case c;
   case_make(&c, s, 500);
   int64_t no = 5 * 3 * 8, ns = 4 * 3 * 4;
@@ -413,7 +342,7 @@ static void test_weight_info(void) {
 }
 
 static void test_errors(void) {
-  spec s = {RC_LSTM, 2, 1, 5, 3, 3, 4, true, true, true, false};
+  spec s = {RC_LSTM, 2, 1, 5, 3, 3, 4, true, true, true, false, 0};
   rnn_case c;
   case_make(&c, s, 600);
   rc_tensor *o = NULL, *h = NULL, *cc = NULL, *bad = NULL;

@@ -3,82 +3,35 @@
 #include <stdlib.h>
 #include "check.h"
 #include "gradcheck.h"
+#include "rnn_case.h"
 
+/* A case and the weights of a hand-made loss sum(out * r0) + sum(h_n * r1) + sum(c_n * r2). */
 typedef struct {
-  rc_rnn_mode mode;
-  int L, dirs;
-  int64_t T, B, D, H;
-  bool bias, with_lengths, with_states, strided_x;
-  double dropout;
-} spec;
-
-typedef struct {
-  spec s;
-  rc_rnn_config cfg;
-  rc_tensor *x, *x_base, *h0, *c0, *lengths;
-  int nw;
-  rc_tensor *w[64];
-  rc_tensor *r[3];        /* for a hand-made loss sum(out * r0) + sum(h_n * r1) + sum(c_n * r2) */
+  rnn_case rc;
+  rc_tensor *r[3];
   bool no_out, no_states; /* leave out of gradcheck's loss: out; h_n and c_n */
 } grad_case;
 
-static rc_tensor *uniform(int ndim, const int64_t *shape, double lo, double hi) {
-  rc_tensor *t = NULL;
-  rc_empty(&t, RC_FLOAT32, ndim, shape);
-  rc_uniform_(t, lo, hi);
-  return t;
-}
-
-static void case_make(grad_case *c, spec s, uint64_t seed) {
+/* The shared case, then the loss weights r drawn after it. */
+static void grad_case_make(grad_case *c, spec s, uint64_t seed) {
   memset(c, 0, sizeof *c);
-  c->s = s;
-  c->cfg = (rc_rnn_config){.mode = s.mode, .input_size = s.D, .hidden_size = s.H,
-                           .num_layers = s.L, .bidirectional = s.dirs == 2,
-                           .dropout = s.dropout, .training = s.dropout > 0, .has_bias = s.bias};
-  rc_manual_seed(seed);
-  int64_t shape[3] = {s.T, s.B, s.D};
-  if (s.strided_x) { /* (T,B,D) over (B,T,D) storage */
-    int64_t bshape[3] = {s.B, s.T, s.D}, stride[3] = {s.D, s.T * s.D, 1};
-    c->x_base = uniform(3, bshape, -1, 1);
-    rc_view_of(&c->x, c->x_base, 3, shape, stride, 0);
-  } else {
-    c->x = uniform(3, shape, -1, 1);
-  }
+  case_make(&c->rc, s, seed);
   int64_t sshape[3] = {s.L * s.dirs, s.B, s.H}, oshape[3] = {s.T, s.B, s.dirs * s.H};
-  if (s.with_states) {
-    c->h0 = uniform(3, sshape, -1, 1);
-    if (s.mode == RC_LSTM) c->c0 = uniform(3, sshape, -1, 1);
-  }
-  if (s.with_lengths) {
-    rc_empty(&c->lengths, RC_INT64, 1, &s.B);
-    for (int64_t b = 0; b < s.B; b++) rc_i64(c->lengths)[b] = 1 + (b * 7 + 3) % s.T;
-    if (s.B > 1) rc_i64(c->lengths)[1] = s.T;
-    if (s.B > 2) rc_i64(c->lengths)[2] = 1;
-  }
-  c->nw = rc_rnn_weight_count(&c->cfg);
-  double k = 1.0 / sqrt((double)s.H);
-  for (int i = 0; i < c->nw; i++) {
-    int ndim;
-    int64_t wshape[2];
-    rc_rnn_weight_info(&c->cfg, i, NULL, 0, &ndim, wshape);
-    c->w[i] = uniform(ndim, wshape, -k, k);
-  }
   c->r[0] = uniform(3, oshape, -1, 1);
   c->r[1] = uniform(3, sshape, -1, 1);
   if (s.mode == RC_LSTM) c->r[2] = uniform(3, sshape, -1, 1);
 }
 
-static void case_free(grad_case *c) {
-  rc_release(c->x), rc_release(c->x_base), rc_release(c->h0), rc_release(c->c0);
-  rc_release(c->lengths), rc_release(c->r[0]), rc_release(c->r[1]), rc_release(c->r[2]);
-  for (int i = 0; i < c->nw; i++) rc_release(c->w[i]);
+static void grad_case_free(grad_case *c) {
+  case_free(&c->rc);
+  rc_release(c->r[0]), rc_release(c->r[1]), rc_release(c->r[2]);
 }
 
 /* The tensors whose gradients are checked: x, h0, c0 (NULL when absent), then the weights. */
 static int inputs_of(grad_case *c, rc_tensor **in) {
-  in[0] = c->x, in[1] = c->h0, in[2] = c->c0;
-  for (int i = 0; i < c->nw; i++) in[3 + i] = c->w[i];
-  return 3 + c->nw;
+  in[0] = c->rc.x, in[1] = c->rc.h0, in[2] = c->rc.c0;
+  for (int i = 0; i < c->rc.nw; i++) in[3 + i] = c->rc.w[i];
+  return 3 + c->rc.nw;
 }
 
 /* The layer under test, in as inputs_of gives it. Dropout draws the same masks every call. With
@@ -86,8 +39,8 @@ static int inputs_of(grad_case *c, rc_tensor **in) {
 static rc_status f_rnn(rc_tensor **out, rc_tensor *const *in, const void *ctx) {
   const grad_case *c = ctx;
   rc_manual_seed(77);
-  rc_status st = rcg_rnn(&out[0], &out[1], &out[2], &c->cfg, in[0], in[1], in[2], c->lengths,
-                         c->nw, (const rc_tensor *const *)in + 3);
+  rc_status st = rcg_rnn(&out[0], &out[1], &out[2], &c->rc.cfg, in[0], in[1], in[2], c->rc.lengths,
+                         c->rc.nw, (const rc_tensor *const *)in + 3);
   if (!st && rc_grad_enabled())
     CHECK(out[0]->grad_fn && out[1]->grad_fn == out[0]->grad_fn &&
           (!out[2] || out[2]->grad_fn == out[0]->grad_fn));
@@ -101,7 +54,7 @@ static rc_status f_rnn(rc_tensor **out, rc_tensor *const *in, const void *ctx) {
 static void check_case(grad_case *c, const char *label) {
   rc_tensor *in[3 + 64];
   int n = inputs_of(c, in);
-  gc_options opt = {.eps = 4e-3, .tol = 2e-3, .kinks = c->s.mode == RC_RNN_RELU};
+  gc_options opt = {.eps = 4e-3, .tol = 2e-3, .kinks = c->rc.s.mode == RC_RNN_RELU};
   gradcheck(label, f_rnn, c, n, in, &opt);
 }
 
@@ -125,21 +78,21 @@ static void test_every_mode(void) {
             bool strided = (dirs + states) % 2 == 0;
             spec s = {modes[m], L, dirs, 4, 3, 3, 4, true, lens, states, strided, 0};
             grad_case c;
-            case_make(&c, s, seed++);
+            grad_case_make(&c, s, seed++);
             check_case(&c, label_of(&s, label, sizeof label));
-            case_free(&c);
+            grad_case_free(&c);
           }
   /* Without biases, longer sequences, and with dropout between layers (same masks each run). */
   for (int m = 0; m < 4; m++) {
     spec nb = {modes[m], 2, 2, 5, 2, 3, 4, false, true, true, false, 0};
     spec dr = {modes[m], 2, 2, 3, 3, 3, 4, true, true, true, false, 0.4};
     grad_case c;
-    case_make(&c, nb, seed++);
+    grad_case_make(&c, nb, seed++);
     check_case(&c, label_of(&nb, label, sizeof label));
-    case_free(&c);
-    case_make(&c, dr, seed++);
+    grad_case_free(&c);
+    grad_case_make(&c, dr, seed++);
     check_case(&c, label_of(&dr, label, sizeof label));
-    case_free(&c);
+    grad_case_free(&c);
   }
 }
 
@@ -151,10 +104,10 @@ static void test_partial_outputs(void) {
     for (int which = 0; which < 2; which++) {
       spec s = {modes[m], 2, 2, 4, 3, 3, 4, true, true, true, false, 0};
       grad_case c;
-      case_make(&c, s, 900 + m * 2 + which);
+      grad_case_make(&c, s, 900 + m * 2 + which);
       c.no_out = which == 0, c.no_states = which == 1;
       check_case(&c, label_of(&s, label, sizeof label));
-      case_free(&c);
+      grad_case_free(&c);
     }
 }
 
@@ -196,22 +149,22 @@ static void test_cells(void) {
 static void test_tape(void) {
   spec s = {RC_LSTM, 2, 2, 4, 3, 3, 4, true, true, true, false, 0};
   grad_case c;
-  case_make(&c, s, 1200);
-  const rc_tensor *const *w = (const rc_tensor *const *)c.w;
-  for (int i = 0; i < c.nw; i++) c.w[i]->requires_grad = true;
+  grad_case_make(&c, s, 1200);
+  const rc_tensor *const *w = (const rc_tensor *const *)c.rc.w;
+  for (int i = 0; i < c.rc.nw; i++) c.rc.w[i]->requires_grad = true;
   rc_tensor *o = NULL, *h = NULL, *cc = NULL, *loss = NULL;
 
   bool was = rc_set_grad_enabled(false);
-  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.cfg, c.x, c.h0, c.c0, c.lengths, c.nw, w));
+  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.rc.cfg, c.rc.x, c.rc.h0, c.rc.c0, c.rc.lengths, c.rc.nw, w));
   CHECK(o && o->grad_fn == NULL && !o->requires_grad && h->grad_fn == NULL);
   rc_release(o), rc_release(h), rc_release(cc);
   rc_set_grad_enabled(was);
 
-  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.cfg, c.x, c.h0, c.c0, c.lengths, c.nw, w));
+  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.rc.cfg, c.rc.x, c.rc.h0, c.rc.c0, c.rc.lengths, c.rc.nw, w));
   CHECK(o && o->grad_fn && o->grad_fn == h->grad_fn && h->grad_fn == cc->grad_fn);
   if (o && o->grad_fn) {
     CHECK(strcmp(o->grad_fn->name, "LSTMBackward") == 0);
-    CHECK(o->grad_fn->ninputs == 3 + c.nw && o->grad_fn->noutputs == 3);
+    CHECK(o->grad_fn->ninputs == 3 + c.rc.nw && o->grad_fn->noutputs == 3);
     CHECK(o->output_nr == 0 && h->output_nr == 1 && cc->output_nr == 2);
     CHECK(!o->grad_fn->inputs[0].needs_grad); /* x does not require grad */
   }
@@ -219,24 +172,24 @@ static void test_tape(void) {
   /* retain_graph: a second backward adds the same gradient again. */
   CHECK_OK(rc_backward(loss, NULL, true));
   rc_tensor *once = NULL;
-  CHECK_OK(rc_clone(&once, c.w[1]->grad));
+  CHECK_OK(rc_clone(&once, c.rc.w[1]->grad));
   CHECK_OK(rc_backward(loss, NULL, false));
   double worst = 0;
   for (int64_t i = 0; once && i < rc_numel(once); i++)
-    worst = fmax(worst, fabs(rc_f32(c.w[1]->grad)[i] - 2 * rc_f32(once)[i]));
+    worst = fmax(worst, fabs(rc_f32(c.rc.w[1]->grad)[i] - 2 * rc_f32(once)[i]));
   CHECK(worst < 1e-5);
-  CHECK(c.x->grad == NULL);
+  CHECK(c.rc.x->grad == NULL);
   CHECK_FAILS(rc_backward(loss, NULL, false), "a second time");
   rc_release(once), rc_release(loss), rc_release(o), rc_release(h), rc_release(cc);
   loss = NULL;
 
   /* A weight changed in place after the forward: its saved alias notices. */
-  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.cfg, c.x, c.h0, c.c0, c.lengths, c.nw, w));
+  CHECK_OK(rcg_rnn(&o, &h, &cc, &c.rc.cfg, c.rc.x, c.rc.h0, c.rc.c0, c.rc.lengths, c.rc.nw, w));
   CHECK_OK(gc_graph_loss(&loss, (rc_tensor *[]){NULL, h, NULL}, c.r));
-  rc_bump_version(c.w[3]);
+  rc_bump_version(c.rc.w[3]);
   CHECK_FAILS(rc_backward(loss, NULL, false), "saved for its gradient was changed");
   rc_release(loss), rc_release(o), rc_release(h), rc_release(cc);
-  case_free(&c);
+  grad_case_free(&c);
 }
 
 /* The same gradients (bit for bit) at 1 and 2 threads and with the directions concurrent or one
@@ -247,7 +200,7 @@ static void test_threads_do_not_change_gradients(void) {
   for (int m = 0; m < 2; m++) {
     spec s = {modes[m], 2, 2, 6, 40, 12, 40, true, true, true, false, 0};
     grad_case c;
-    case_make(&c, s, 1300 + m);
+    grad_case_make(&c, s, 1300 + m);
     rc_tensor *all[3 + 64], *in[3 + 64], *first[3 + 64] = {NULL};
     int n = 0, count = inputs_of(&c, all), threads = rc_threads();
     for (int i = 0; i < count; i++)
@@ -263,8 +216,8 @@ static void test_threads_do_not_change_gradients(void) {
         rc_release(in[i]->grad), in[i]->grad = NULL;
       }
       rc_tensor *o = NULL, *h = NULL, *cc = NULL, *loss = NULL;
-      CHECK_OK(rcg_rnn(&o, &h, &cc, &c.cfg, c.x, c.h0, c.c0, c.lengths, c.nw,
-                       (const rc_tensor *const *)c.w));
+      CHECK_OK(rcg_rnn(&o, &h, &cc, &c.rc.cfg, c.rc.x, c.rc.h0, c.rc.c0, c.rc.lengths, c.rc.nw,
+                       (const rc_tensor *const *)c.rc.w));
       CHECK_OK(gc_graph_loss(&loss, (rc_tensor *[]){o, h, cc}, c.r));
       if (loss) CHECK_OK(rc_backward(loss, NULL, false));
       rc_release(o), rc_release(h), rc_release(cc), rc_release(loss);
@@ -291,7 +244,7 @@ static void test_threads_do_not_change_gradients(void) {
     CHECK(worst < 1e-4);
     for (int i = 0; i < n; i++) rc_release(first[i]), in[i]->requires_grad = false;
     rc_set_threads(threads);
-    case_free(&c);
+    grad_case_free(&c);
   }
 }
 
@@ -310,11 +263,11 @@ static void test_threaded_gradients(void) {
       int was = rc_rnn_set_threading(runs[k][0]);
       spec s = {modes[m], 1, runs[k][1], 3, runs[k][2], 3, 18, true, true, true, false, 0};
       grad_case c;
-      case_make(&c, s, 1400 + m);
+      grad_case_make(&c, s, 1400 + m);
       snprintf(label, sizeof label, "threaded %s policy %d dirs %d B %d",
                rc_rnn_mode_name(modes[m]), runs[k][0], runs[k][1], runs[k][2]);
       check_case(&c, label);
-      case_free(&c);
+      grad_case_free(&c);
       rc_rnn_set_threading(was);
     }
 }
